@@ -1,0 +1,136 @@
+import Foundation
+
+/// How a tensor's elements are laid out in memory.
+public enum TensorLayout: Hashable, Sendable {
+    /// Plain row-major order (NCHW for 4-D tensors). Every tensor read from a file is contiguous.
+    case contiguous
+    /// oneDNN's `nChw{B}c` for 4-D tensors: channels in blocks of `B` (the last block zero-padded),
+    /// the block innermost. Convolutions keep activations in this layout between layers.
+    case channelBlocked(Int)
+}
+
+/// A float32 tensor in host memory. Shapes are logical (NCHW for images and feature maps);
+/// `layout` says how the elements sit in `storage`.
+///
+/// The struct is a handle: copies share storage. Operations return new tensors and never write
+/// into their inputs, so sharing is safe.
+public struct Tensor: @unchecked Sendable {
+    public let shape: [Int]
+    public let layout: TensorLayout
+    public let storage: TensorStorage
+
+    /// A zero-filled tensor.
+    public init(zeros shape: [Int], layout: TensorLayout = .contiguous) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
+        self.shape = shape
+        self.layout = layout
+        self.storage = TensorStorage(count: Tensor.storageCount(shape: shape, layout: layout))
+    }
+
+    /// A contiguous tensor holding `values` in row-major order.
+    public init(shape: [Int], values: [Float]) {
+        self.init(zeros: shape)
+        precondition(values.count == elementCount, "\(values.count) values for shape \(shape)")
+        values.withUnsafeBufferPointer { storage.pointer.update(from: $0.baseAddress!, count: values.count) }
+    }
+
+    /// Wraps existing storage; `storage` must be large enough for `shape` in `layout`.
+    public init(shape: [Int], layout: TensorLayout = .contiguous, storage: TensorStorage) {
+        precondition(storage.count >= Tensor.storageCount(shape: shape, layout: layout))
+        self.shape = shape
+        self.layout = layout
+        self.storage = storage
+    }
+
+    /// Number of logical elements.
+    public var elementCount: Int { shape.reduce(1, *) }
+
+    public var rank: Int { shape.count }
+
+    /// Raw pointer to the first stored element.
+    public var data: UnsafeMutablePointer<Float> { storage.pointer }
+
+    /// Number of floats the storage must hold for `shape` in `layout` (including block padding).
+    public static func storageCount(shape: [Int], layout: TensorLayout) -> Int {
+        switch layout {
+        case .contiguous:
+            return shape.reduce(1, *)
+        case .channelBlocked(let block):
+            precondition(shape.count == 4, "blocked layout needs a 4-D shape, got \(shape)")
+            let paddedChannels = (shape[1] + block - 1) / block * block
+            return shape[0] * paddedChannels * shape[2] * shape[3]
+        }
+    }
+
+    /// The same elements in plain row-major order (shares storage when already contiguous).
+    public func contiguous() -> Tensor {
+        guard case .channelBlocked(let block) = layout else { return self }
+        let out = Tensor(zeros: shape)
+        let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
+        let hw = h * w
+        let padded = (c + block - 1) / block * block
+        for b in 0..<n {
+            for ch in 0..<c {
+                let src = data + (b * padded + ch / block * block) * hw + ch % block
+                let dst = out.data + (b * c + ch) * hw
+                for i in 0..<hw { dst[i] = src[i * block] }
+            }
+        }
+        return out
+    }
+
+    /// The same elements in `nChw{block}c`, with zero padding in the last channel block.
+    public func channelBlocked(_ block: Int) -> Tensor {
+        if layout == .channelBlocked(block) { return self }
+        let source = contiguous()
+        let out = Tensor(zeros: shape, layout: .channelBlocked(block))
+        let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
+        let hw = h * w
+        let padded = (c + block - 1) / block * block
+        for b in 0..<n {
+            for ch in 0..<c {
+                let src = source.data + (b * c + ch) * hw
+                let dst = out.data + (b * padded + ch / block * block) * hw + ch % block
+                for i in 0..<hw { dst[i * block] = src[i] }
+            }
+        }
+        return out
+    }
+
+    /// The elements in row-major order.
+    public func toArray() -> [Float] {
+        let plain = contiguous()
+        return Array(UnsafeBufferPointer(start: plain.data, count: elementCount))
+    }
+
+    /// A view with another shape of the same element count; contiguous tensors only.
+    public func reshaped(_ newShape: [Int]) -> Tensor {
+        precondition(layout == .contiguous, "reshape needs a contiguous tensor")
+        precondition(newShape.reduce(1, *) == elementCount, "cannot reshape \(shape) to \(newShape)")
+        return Tensor(shape: newShape, layout: .contiguous, storage: storage)
+    }
+
+    /// An independent copy.
+    public func copy() -> Tensor {
+        let out = Tensor(zeros: shape, layout: layout)
+        out.data.update(from: data, count: Tensor.storageCount(shape: shape, layout: layout))
+        return out
+    }
+}
+
+/// 64-byte aligned float buffer owned by one or more `Tensor` handles.
+public final class TensorStorage: @unchecked Sendable {
+    public let pointer: UnsafeMutablePointer<Float>
+    public let count: Int
+
+    /// Zero-filled storage for `count` floats.
+    public init(count: Int) {
+        self.count = count
+        let bytes = max(64, (count * MemoryLayout<Float>.stride + 63) / 64 * 64)
+        guard let raw = aligned_alloc(64, bytes) else { fatalError("out of memory allocating \(bytes) bytes") }
+        memset(raw, 0, bytes)
+        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+    }
+
+    deinit { free(pointer) }
+}
