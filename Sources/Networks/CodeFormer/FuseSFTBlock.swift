@@ -1,0 +1,38 @@
+import TensorCore
+
+/// Controllable feature transformation (`Fuse_sft_block` in `codeformer_arch.py`): from the encoder
+/// feature and the decoder feature it predicts a scale and shift, and returns
+/// `dec + w * (dec * scale + shift)`.
+public struct FuseSFTBlock {
+    public let encodeEnc: ResBlock
+    public let scale: (Conv2d, Conv2d)
+    public let shift: (Conv2d, Conv2d)
+
+    public init(_ p: ParameterScope) throws {
+        encodeEnc = try ResBlock(p.scope("encode_enc."))
+        let channels = encodeEnc.outChannels
+        func branch(_ name: String) throws -> (Conv2d, Conv2d) {
+            (try p.conv("\(name).0", inChannels: channels, outChannels: channels, kernel: 3, padding: .symmetric(1)),
+             try p.conv("\(name).2", inChannels: channels, outChannels: channels, kernel: 3, padding: .symmetric(1)))
+        }
+        scale = try branch("scale")
+        shift = try branch("shift")
+    }
+
+    public func callAsFunction(encoder: Tensor, decoder: Tensor, w: Float) -> Tensor {
+        let e = encodeEnc(Tensor.concatenateChannels([encoder, decoder]))
+        let s = scale.1(scale.0(e, activation: .leakyReLU(0.2)))
+        let t = shift.1(shift.0(e, activation: .leakyReLU(0.2)))
+        let dec = decoder.withLayout(s.layout)
+        precondition(dec.layout == t.layout)
+        let out = Tensor(zeros: dec.shape, layout: dec.layout)
+        let count = Tensor.storageCount(shape: dec.shape, layout: dec.layout)
+        let (d, sp, tp, o) = (dec.data, s.data, t.data, out.data)
+        parallelFor((count + 65535) / 65536) { chunk in
+            for i in chunk * 65536..<min(count, (chunk + 1) * 65536) {
+                o[i] = d[i] + w * (d[i] * sp[i] + tp[i])
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,44 @@
+import TensorCore
+
+/// VQGAN single-head spatial self-attention (`AttnBlock` in `vqgan_arch.py`): 1x1-conv q, k, v over a
+/// group-normalised map, softmax over keys scaled by `C^-1/2`, 1x1 `proj_out`, plus the input.
+///
+/// It runs at 16x16 only, so it works on plain `(C, HW)` matrices with GEMMs.
+public struct AttnBlock {
+    public let norm: GroupNorm
+    public let q: Linear
+    public let k: Linear
+    public let v: Linear
+    public let projOut: Linear
+
+    public init(_ p: ParameterScope) throws {
+        let channels = try p.shape(of: "q.weight")[0]
+        norm = try p.groupNorm("norm", channels: channels, epsilon: ResBlock.groupNormEpsilon)
+        func pointwise(_ name: String) throws -> Linear {
+            let weight = try p.tensor(name + ".weight", shape: [channels, channels, 1, 1])
+            return Linear(weight: weight.contiguous().reshaped([channels, channels]),
+                          bias: try p.tensor(name + ".bias", shape: [channels]))
+        }
+        q = try pointwise("q")
+        k = try pointwise("k")
+        v = try pointwise("v")
+        projOut = try pointwise("proj_out")
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        precondition(n == 1, "AttnBlock runs on batch 1")
+        let positions = h * w
+        // Work position-major: rows are positions, so 1x1 convs are Linear layers.
+        let hidden = norm(x).contiguous().reshaped([c, positions]).transposed2D()  // (HW, C)
+        let query = q(hidden), key = k(hidden), value = v(hidden)
+        let scores = Tensor(zeros: [positions, positions])
+        Matmul.gemm(query.data, key.data, transposeB: true, scores.data,
+                    m: positions, n: positions, k: c, alpha: 1 / Float(c).squareRoot())
+        scores.softmaxLastDimensionInPlace()
+        let attended = Tensor(zeros: [positions, c])
+        Matmul.gemm(scores.data, value.data, attended.data, m: positions, n: c, k: positions)
+        let projected = projOut(attended).transposed2D().reshaped([1, c, h, w])
+        return x + projected.blocked()
+    }
+}

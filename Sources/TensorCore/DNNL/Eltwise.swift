@@ -1,0 +1,81 @@
+import CDNNL
+import Foundation
+
+/// Element-wise activations run in place by oneDNN's vectorised kernels (Swift's scalar `exp` would
+/// dominate the run time on large feature maps).
+public enum Activation: Hashable, Sendable {
+    case swish
+    case relu
+    case leakyReLU(Float)
+    case sigmoid
+    case geluErf
+
+    var algorithm: (dnnl_alg_kind_t, Float) {
+        switch self {
+        case .swish: (dnnl_eltwise_swish, 1)
+        case .relu: (dnnl_eltwise_relu, 0)
+        case .leakyReLU(let slope): (dnnl_eltwise_relu, slope)
+        case .sigmoid: (dnnl_eltwise_logistic, 0)
+        case .geluErf: (dnnl_eltwise_gelu_erf, 0)
+        }
+    }
+}
+
+extension Tensor {
+    /// Applies `activation` to every element, in place. Only for tensors this code just created.
+    public func applyInPlace(_ activation: Activation) {
+        EltwiseCache.shared.run(activation, on: self)
+    }
+
+    /// A new tensor holding `activation(self)`.
+    public func applying(_ activation: Activation) -> Tensor {
+        let out = copy()
+        out.applyInPlace(activation)
+        return out
+    }
+}
+
+private final class EltwiseCache: @unchecked Sendable {
+    static let shared = EltwiseCache()
+
+    private struct Key: Hashable {
+        let count: Int
+        let activation: Activation
+    }
+
+    private var primitives: [Key: dnnl_primitive_t] = [:]
+    private let lock = NSLock()
+
+    /// Padding in blocked layouts stays zero for every activation used here (f(0) = 0) except
+    /// sigmoid, which the caller must only use on contiguous tensors.
+    func run(_ activation: Activation, on tensor: Tensor) {
+        let count = Tensor.storageCount(shape: tensor.shape, layout: tensor.layout)
+        let key = Key(count: count, activation: activation)
+        let md = DNNL.descriptor([count], dnnl_a)
+        do {
+            let primitive = try self.primitive(key, md)
+            let memory = try DNNL.memory(md, tensor.data)
+            defer { dnnl_memory_destroy(memory) }
+            try DNNL.execute(primitive, [(DNNL_ARG_SRC, memory), (DNNL_ARG_DST, memory)], "eltwise \(activation)")
+        } catch {
+            fatalError("\(error)")
+        }
+    }
+
+    private func primitive(_ key: Key, _ md: dnnl_memory_desc_t) throws -> dnnl_primitive_t {
+        lock.lock()
+        defer { lock.unlock() }
+        if let primitive = primitives[key] { return primitive }
+        var src = md
+        var desc = dnnl_eltwise_desc_t()
+        let (algorithm, alpha) = key.activation.algorithm
+        try DNNL.check(dnnl_eltwise_forward_desc_init(&desc, dnnl_forward_inference, algorithm, &src, alpha, 0), "eltwise descriptor")
+        var pd: dnnl_primitive_desc_t?
+        try DNNL.check(dnnl_primitive_desc_create(&pd, &desc, nil, DNNL.engine, nil), "eltwise primitive descriptor")
+        defer { dnnl_primitive_desc_destroy(pd) }
+        var primitive: dnnl_primitive_t?
+        try DNNL.check(dnnl_primitive_create(&primitive, pd), "eltwise primitive")
+        primitives[key] = primitive!
+        return primitive!
+    }
+}

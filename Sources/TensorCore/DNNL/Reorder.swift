@@ -1,0 +1,62 @@
+import CDNNL
+
+extension DNNL {
+    /// Copies `count` bytes' worth of data described by `from` into `to`, converting the layout.
+    static func reorder(
+        from source: dnnl_memory_desc_t, _ sourcePointer: UnsafeMutableRawPointer,
+        to destination: dnnl_memory_desc_t, _ destinationPointer: UnsafeMutableRawPointer
+    ) throws {
+        var src = source, dst = destination
+        var pd: dnnl_primitive_desc_t?
+        try check(dnnl_reorder_primitive_desc_create(&pd, &src, engine, &dst, engine, nil), "reorder descriptor")
+        defer { dnnl_primitive_desc_destroy(pd) }
+        var primitive: dnnl_primitive_t?
+        try check(dnnl_primitive_create(&primitive, pd), "reorder primitive")
+        defer { dnnl_primitive_destroy(primitive) }
+        let srcMemory = try memory(src, sourcePointer)
+        defer { dnnl_memory_destroy(srcMemory) }
+        let dstMemory = try memory(dst, destinationPointer)
+        defer { dnnl_memory_destroy(dstMemory) }
+        try execute(primitive!, [(DNNL_ARG_FROM, srcMemory), (DNNL_ARG_TO, dstMemory)], "reorder")
+    }
+}
+
+/// Raw float storage in whatever format a oneDNN primitive asked for (e.g. blocked or Winograd
+/// weights), with its descriptor.
+final class FormattedBuffer: @unchecked Sendable {
+    let descriptor: dnnl_memory_desc_t
+    let storage: TensorStorage
+
+    init(descriptor: dnnl_memory_desc_t, storage: TensorStorage) {
+        self.descriptor = descriptor
+        self.storage = storage
+    }
+
+    /// A copy of this buffer's data in the format `target` describes.
+    func reordered(to target: dnnl_memory_desc_t) throws -> FormattedBuffer {
+        if sameFormat(as: target) { return self }
+        let out = TensorStorage(count: (DNNL.size(of: target) + 3) / 4)
+        try DNNL.reorder(from: descriptor, storage.pointer, to: target, out.pointer)
+        return FormattedBuffer(descriptor: target, storage: out)
+    }
+
+    func sameFormat(as other: dnnl_memory_desc_t) -> Bool {
+        var a = descriptor, b = other
+        return dnnl_memory_desc_equal(&a, &b) != 0
+    }
+}
+
+extension Tensor {
+    /// The tensor in another layout, reordered by oneDNN (fast for large feature maps).
+    public func withLayout(_ target: TensorLayout) -> Tensor {
+        if layout == target { return self }
+        let out = Tensor(zeros: shape, layout: target)
+        do {
+            try DNNL.reorder(
+                from: DNNL.descriptor(for: self), data, to: DNNL.descriptor(for: out), out.data)
+        } catch {
+            preconditionFailure("reorder \(shape) \(layout) -> \(target): \(error)")
+        }
+        return out
+    }
+}

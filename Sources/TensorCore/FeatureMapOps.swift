@@ -1,0 +1,86 @@
+/// Shape and element-wise operations on 4-D feature maps, in the channel-blocked layout the
+/// convolutions produce (contiguous inputs are converted first).
+extension Tensor {
+    /// The tensor in the activation layout convolutions produce.
+    public func blocked() -> Tensor {
+        rank == 4 && layout == .contiguous ? withLayout(.channelBlocked(Conv2d.activationBlock)) : self
+    }
+
+    /// Nearest-neighbour upsampling by an integer factor: `out[i, j] = in[i / f, j / f]`
+    /// (PyTorch `F.interpolate(scale_factor=f, mode="nearest")`).
+    public func upsampledNearest(factor: Int) -> Tensor {
+        let input = blocked()
+        guard case .channelBlocked(let block) = input.layout else { preconditionFailure() }
+        let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
+        let out = Tensor(zeros: [n, c, h * factor, w * factor], layout: input.layout)
+        let planes = n * (c + block - 1) / block
+        let (oh, ow) = (h * factor, w * factor)
+        parallelFor(planes) { plane in
+            let src = input.data + plane * h * w * block
+            let dst = out.data + plane * oh * ow * block
+            for y in 0..<oh {
+                let srcRow = src + (y / factor) * w * block
+                let dstRow = dst + y * ow * block
+                for x in 0..<ow {
+                    (dstRow + x * block).update(from: srcRow + (x / factor) * block, count: block)
+                }
+            }
+        }
+        return out
+    }
+
+    /// Concatenation along channels (`torch.cat(dim=1)`). With channel counts that are multiples of the
+    /// block this is a copy of whole blocks.
+    public static func concatenateChannels(_ parts: [Tensor]) -> Tensor {
+        let block = Conv2d.activationBlock
+        let inputs = parts.map { $0.blocked() }
+        let (n, h, w) = (inputs[0].shape[0], inputs[0].shape[2], inputs[0].shape[3])
+        precondition(inputs.allSatisfy { $0.shape[0] == n && $0.shape[2] == h && $0.shape[3] == w }, "concat shapes \(parts.map(\.shape))")
+        let channels = inputs.reduce(0) { $0 + $1.shape[1] }
+        if inputs.dropLast().allSatisfy({ $0.shape[1] % block == 0 }) {
+            let out = Tensor(zeros: [n, channels, h, w], layout: .channelBlocked(block))
+            let outBlocks = (channels + block - 1) / block
+            for b in 0..<n {
+                var offset = 0
+                for part in inputs {
+                    let partBlocks = (part.shape[1] + block - 1) / block
+                    let count = partBlocks * h * w * block
+                    (out.data + (b * outBlocks + offset) * h * w * block)
+                        .update(from: part.data + b * count, count: count)
+                    offset += partBlocks
+                }
+            }
+            return out
+        }
+        let plain = inputs.map { $0.contiguous() }
+        let out = Tensor(zeros: [n, channels, h, w])
+        for b in 0..<n {
+            var offset = 0
+            for part in plain {
+                let count = part.shape[1] * h * w
+                (out.data + (b * channels * h * w) + offset).update(from: part.data + b * count, count: count)
+                offset += count
+            }
+        }
+        return out.blocked()
+    }
+
+    /// Element-wise `self + other` (same shape; layouts are matched to `self`).
+    public static func + (lhs: Tensor, rhs: Tensor) -> Tensor {
+        precondition(lhs.shape == rhs.shape, "adding \(lhs.shape) and \(rhs.shape)")
+        let other = rhs.withLayout(lhs.layout)
+        let out = Tensor(zeros: lhs.shape, layout: lhs.layout)
+        let count = Tensor.storageCount(shape: lhs.shape, layout: lhs.layout)
+        elementwise(count) { range in
+            for i in range { out.data[i] = lhs.data[i] + other.data[i] }
+        }
+        return out
+    }
+
+    /// Splits `count` elements into contiguous chunks for parallel element-wise loops.
+    static func elementwise(_ count: Int, _ body: (Range<Int>) -> Void) {
+        let chunk = 1 << 16
+        let chunks = (count + chunk - 1) / chunk
+        parallelFor(chunks) { i in body(i * chunk..<min(count, (i + 1) * chunk)) }
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import Testing
+import TensorCore
+import TestSupport
+
+@Suite struct FeatureMapOpsTests {
+    @Test func groupNormMatchesFloat64Reference() {
+        let (c, h, w, groups) = (64, 9, 11, 32)
+        // A common offset makes a naive E[x^2] - E[x]^2 lose precision. (Much larger offsets lose
+        // precision in the x * a + b form itself, which PyTorch shares.)
+        let values = randomValues(c * h * w, seed: 7).map { $0 + 10 }
+        let gamma = randomValues(c, seed: 8, range: 0.5...1.5), beta = randomValues(c, seed: 9)
+        let norm = GroupNorm(groups: groups, epsilon: 1e-6, weight: Tensor(shape: [c], values: gamma), bias: Tensor(shape: [c], values: beta))
+        let out = norm(Tensor(shape: [1, c, h, w], values: values), activation: .swish).toArray()
+
+        var expected = [Float](repeating: 0, count: values.count)
+        let perGroup = c / groups, plane = h * w
+        for g in 0..<groups {
+            let range = g * perGroup * plane..<(g + 1) * perGroup * plane
+            let mean = range.reduce(0.0) { $0 + Double(values[$1]) } / Double(range.count)
+            let variance = range.reduce(0.0) { $0 + pow(Double(values[$1]) - mean, 2) } / Double(range.count)
+            for i in range {
+                let ch = i / plane
+                let y = (Double(values[i]) - mean) / (variance + 1e-6).squareRoot() * Double(gamma[ch]) + Double(beta[ch])
+                expected[i] = Float(y / (1 + exp(-y)))
+            }
+        }
+        let closeness = Closeness(out, expected, absolute: 1e-5, relative: 1e-5)
+        #expect(closeness.isClose, "\(closeness)")
+    }
+
+    @Test func nearestUpsampleRepeatsPixels() {
+        let values = randomValues(2 * 20 * 3 * 4, seed: 10)
+        let t = Tensor(shape: [2, 20, 3, 4], values: values)
+        let out = t.upsampledNearest(factor: 2).toArray()
+        for n in 0..<2 { for c in 0..<20 { for y in 0..<6 { for x in 0..<8 {
+            #expect(out[((n * 20 + c) * 6 + y) * 8 + x] == values[((n * 20 + c) * 3 + y / 2) * 4 + x / 2])
+        } } } }
+    }
+
+    @Test(arguments: [(16, 32), (3, 5)])
+    func concatenationStacksChannels(first: Int, second: Int) {
+        let a = randomValues(first * 12, seed: 11), b = randomValues(second * 12, seed: 12)
+        let out = Tensor.concatenateChannels([Tensor(shape: [1, first, 3, 4], values: a), Tensor(shape: [1, second, 3, 4], values: b)])
+        #expect(out.shape == [1, first + second, 3, 4])
+        #expect(out.toArray() == a + b)
+    }
+
+    @Test func additionWorksAcrossLayouts() {
+        let a = randomValues(24 * 6, seed: 13), b = randomValues(24 * 6, seed: 14)
+        let sum = Tensor(shape: [1, 24, 2, 3], values: a).blocked() + Tensor(shape: [1, 24, 2, 3], values: b)
+        #expect(sum.toArray() == zip(a, b).map { $0 + $1 })
+    }
+}
