@@ -11,11 +11,18 @@ public struct ConvPadding: Hashable, Sendable {
     public static func symmetric(_ p: Int) -> ConvPadding { ConvPadding(top: p, left: p, bottom: p, right: p) }
 }
 
-/// How a convolution computes. Winograd (3x3, stride 1 only) is about 2.5x faster on AVX-512 with an
-/// error of ~1e-6 relative; it is chosen per layer where the parity tolerance allows.
+/// How a convolution computes, chosen per layer by the network.
 public enum ConvAlgorithm: Hashable, Sendable {
+    /// oneDNN's direct kernels on channel-blocked activations: the fastest exact algorithm. It sums
+    /// over kernel positions in the outer loop and input channels in the inner one.
     case direct
+    /// Winograd F(4x4, 3x3) (3x3 stride 1 only, AVX-512 only in oneDNN 2.x; direct elsewhere).
     case winograd
+    /// im2col + GEMM on plain NCHW activations: sums the 3x3 taps of each input channel
+    /// together before moving to the next channel, as PyTorch's reference runs do. Where kernels are
+    /// nearly zero-sum (high-pass), these partial sums stay small and the result is several times
+    /// more accurate than the direct order, at some cost in speed. Outputs are contiguous.
+    case gemm
 }
 
 /// An activation fused into a convolution's output.
@@ -71,7 +78,7 @@ public final class Conv2d: @unchecked Sendable {
         kernelSize = (plain.shape[2], plain.shape[3])
         self.stride = stride
         self.padding = padding
-        self.algorithm = (algorithm == .winograd && kernelSize == (3, 3) && stride == 1) ? .winograd : .direct
+        self.algorithm = (algorithm == .winograd && !(kernelSize == (3, 3) && stride == 1)) ? .direct : algorithm
         weights = FormattedBuffer(descriptor: DNNL.descriptor(plain.shape, dnnl_oihw), storage: plain.storage)
         if let bias { precondition(bias.shape == [outChannels], "conv bias \(bias.shape) for \(outChannels) outputs") }
         self.bias = bias?.contiguous()
@@ -86,7 +93,12 @@ public final class Conv2d: @unchecked Sendable {
         _ x: Tensor, activation: FusedActivation = .none, residual: Tensor? = nil, residualScale: Float = 1
     ) -> Tensor {
         precondition(x.rank == 4 && x.shape[1] == inChannels, "conv expects \(inChannels) input channels, got \(x.shape)")
-        let input = x.layout == .contiguous && inChannels > 4 ? x.withLayout(.channelBlocked(Conv2d.activationBlock)) : x
+        let input: Tensor
+        if algorithm == .gemm {
+            input = x.withLayout(.contiguous)
+        } else {
+            input = x.layout == .contiguous && inChannels > 4 ? x.withLayout(.channelBlocked(Conv2d.activationBlock)) : x
+        }
         let key = PlanKey(shape: input.shape, layout: input.layout, activation: activation, hasResidual: residual != nil, residualScale: residualScale)
         let plan: Plan
         do {
@@ -99,8 +111,9 @@ public final class Conv2d: @unchecked Sendable {
             precondition(residual.shape == plan.outputShape, "residual \(residual.shape) vs conv output \(plan.outputShape)")
             output = residual.withLayout(plan.outputLayout).copy()
         } else {
-            output = Tensor(zeros: plan.outputShape, layout: plan.outputLayout)
+            output = Tensor(uninitialized: plan.outputShape, layout: plan.outputLayout)
         }
+        FlopCounter.add(flops(height: input.shape[2], width: input.shape[3]) * Double(input.shape[0]))
         do {
             try plan.run(input: input, output: output, bias: bias)
         } catch {
@@ -117,7 +130,7 @@ public final class Conv2d: @unchecked Sendable {
 
     /// The oneDNN implementation serving an input of this shape (for diagnostics and the `ref:` check).
     public func implementation(forInputShape shape: [Int]) throws -> String {
-        let layout: TensorLayout = inChannels > 4 ? .channelBlocked(Conv2d.activationBlock) : .contiguous
+        let layout: TensorLayout = inChannels > 4 && algorithm != .gemm ? .channelBlocked(Conv2d.activationBlock) : .contiguous
         return try plan(for: PlanKey(shape: shape, layout: layout, activation: .none, hasResidual: false, residualScale: 1)).implementation
     }
 
@@ -162,7 +175,7 @@ public final class Conv2d: @unchecked Sendable {
             let out = conv.outputSize(height: h, width: w)
             let outputShape = [n, conv.outChannels, out.height, out.width]
             self.outputShape = outputShape
-            outputLayout = .channelBlocked(Conv2d.activationBlock)
+            outputLayout = conv.algorithm == .gemm ? .contiguous : .channelBlocked(Conv2d.activationBlock)
             var src = DNNL.descriptor(shape: key.shape, layout: key.layout)
             var dst = DNNL.descriptor(shape: outputShape, layout: outputLayout)
             var wei = DNNL.descriptor([conv.outChannels, conv.inChannels, conv.kernelSize.height, conv.kernelSize.width], dnnl_format_tag_any)
@@ -210,6 +223,9 @@ public final class Conv2d: @unchecked Sendable {
             implementation = DNNL.implementationName(pd!)
             if implementation.hasPrefix("ref") {
                 throw KernelError.referenceFallback(operation: "conv \(key.shape) -> \(outputShape)", implementation: implementation)
+            }
+            if conv.algorithm == .gemm && !implementation.contains("gemm") {
+                throw KernelError.unexpectedImplementation(operation: "im2col conv \(key.shape) -> \(outputShape)", implementation: implementation)
             }
             sourceDescriptor = DNNL.queryDescriptor(pd!, dnnl_query_src_md)
             destinationDescriptor = DNNL.queryDescriptor(pd!, dnnl_query_dst_md)

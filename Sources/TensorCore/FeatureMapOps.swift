@@ -1,5 +1,5 @@
-/// Shape and element-wise operations on 4-D feature maps, in the channel-blocked layout the
-/// convolutions produce (contiguous inputs are converted first).
+/// Shape and element-wise operations on 4-D feature maps, contiguous (NCHW) or channel-blocked;
+/// outputs keep the input's layout.
 extension Tensor {
     /// The tensor in the activation layout convolutions produce.
     public func blocked() -> Tensor {
@@ -9,10 +9,10 @@ extension Tensor {
     /// Nearest-neighbour upsampling by an integer factor: `out[i, j] = in[i / f, j / f]`
     /// (PyTorch `F.interpolate(scale_factor=f, mode="nearest")`).
     public func upsampledNearest(factor: Int) -> Tensor {
-        let input = blocked()
-        guard case .channelBlocked(let block) = input.layout else { preconditionFailure() }
+        let input = self
+        let block = channelBlock
         let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
-        let out = Tensor(zeros: [n, c, h * factor, w * factor], layout: input.layout)
+        let out = Tensor(uninitialized: [n, c, h * factor, w * factor], layout: input.layout)
         let planes = n * (c + block - 1) / block
         let (oh, ow) = (h * factor, w * factor)
         parallelFor(planes) { plane in
@@ -21,8 +21,12 @@ extension Tensor {
             for y in 0..<oh {
                 let srcRow = src + (y / factor) * w * block
                 let dstRow = dst + y * ow * block
-                for x in 0..<ow {
-                    (dstRow + x * block).update(from: srcRow + (x / factor) * block, count: block)
+                if block == 1 {
+                    for x in 0..<ow { dstRow[x] = srcRow[x / factor] }
+                } else {
+                    for x in 0..<ow {
+                        (dstRow + x * block).update(from: srcRow + (x / factor) * block, count: block)
+                    }
                 }
             }
         }
@@ -32,13 +36,14 @@ extension Tensor {
     /// Concatenation along channels (`torch.cat(dim=1)`). With channel counts that are multiples of the
     /// block this is a copy of whole blocks.
     public static func concatenateChannels(_ parts: [Tensor]) -> Tensor {
+        if parts.allSatisfy({ $0.layout == .contiguous }) { return concatenatePlain(parts) }
         let block = Conv2d.activationBlock
         let inputs = parts.map { $0.blocked() }
         let (n, h, w) = (inputs[0].shape[0], inputs[0].shape[2], inputs[0].shape[3])
         precondition(inputs.allSatisfy { $0.shape[0] == n && $0.shape[2] == h && $0.shape[3] == w }, "concat shapes \(parts.map(\.shape))")
         let channels = inputs.reduce(0) { $0 + $1.shape[1] }
         if inputs.dropLast().allSatisfy({ $0.shape[1] % block == 0 }) {
-            let out = Tensor(zeros: [n, channels, h, w], layout: .channelBlocked(block))
+            let out = Tensor(uninitialized: [n, channels, h, w], layout: .channelBlocked(block))
             let outBlocks = (channels + block - 1) / block
             for b in 0..<n {
                 var offset = 0
@@ -52,8 +57,15 @@ extension Tensor {
             }
             return out
         }
-        let plain = inputs.map { $0.contiguous() }
-        let out = Tensor(zeros: [n, channels, h, w])
+        return concatenatePlain(inputs).blocked()
+    }
+
+    private static func concatenatePlain(_ parts: [Tensor]) -> Tensor {
+        let plain = parts.map { $0.contiguous() }
+        let (n, h, w) = (plain[0].shape[0], plain[0].shape[2], plain[0].shape[3])
+        precondition(plain.allSatisfy { $0.shape[0] == n && $0.shape[2] == h && $0.shape[3] == w }, "concat shapes \(parts.map(\.shape))")
+        let channels = plain.reduce(0) { $0 + $1.shape[1] }
+        let out = Tensor(uninitialized: [n, channels, h, w])
         for b in 0..<n {
             var offset = 0
             for part in plain {
@@ -62,14 +74,14 @@ extension Tensor {
                 offset += count
             }
         }
-        return out.blocked()
+        return out
     }
 
     /// Element-wise `self + other` (same shape; layouts are matched to `self`).
     public static func + (lhs: Tensor, rhs: Tensor) -> Tensor {
         precondition(lhs.shape == rhs.shape, "adding \(lhs.shape) and \(rhs.shape)")
         let other = rhs.withLayout(lhs.layout)
-        let out = Tensor(zeros: lhs.shape, layout: lhs.layout)
+        let out = Tensor(uninitialized: lhs.shape, layout: lhs.layout)
         let count = Tensor.storageCount(shape: lhs.shape, layout: lhs.layout)
         elementwise(count) { range in
             for i in range { out.data[i] = lhs.data[i] + other.data[i] }

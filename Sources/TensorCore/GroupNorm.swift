@@ -1,8 +1,10 @@
-/// Group normalisation (PyTorch `nn.GroupNorm`, affine) over a channel-blocked feature map.
+/// Group normalisation (PyTorch `nn.GroupNorm`, affine) over a feature map, contiguous or
+/// channel-blocked.
 ///
-/// Statistics are accumulated per channel in float64 (partial sums in float32 over short runs), then
-/// combined per group, so the result is closer to an exact computation than PyTorch's own float32.
-/// The normalisation itself is one fused multiply-add per element: `x * a[c] + b[c]`.
+/// Statistics are exact to float64 rounding (float32 partial sums over short runs, two passes
+/// around the group mean), so the result is at least as close to exact arithmetic as PyTorch's.
+/// Normalisation is `(x - mean) * a[c] + b[c]`, subtracting first so that maps with a large common
+/// offset keep their precision.
 public struct GroupNorm: Sendable {
     public let groups: Int
     public let epsilon: Double
@@ -14,106 +16,165 @@ public struct GroupNorm: Sendable {
         precondition(weight.shape[0] % groups == 0, "\(weight.shape[0]) channels do not split into \(groups) groups")
         self.groups = groups
         self.epsilon = epsilon
-        self.weight = weight
-        self.bias = bias
+        self.weight = weight.contiguous()
+        self.bias = bias.contiguous()
     }
 
     public var channels: Int { weight.shape[0] }
 
-    /// Normalises `x`, then applies `activation` (fused: the swish in VQGAN blocks follows every norm but one).
+    /// Normalises `x`, then applies `activation` (VQGAN follows most norms with swish).
     public func callAsFunction(_ x: Tensor, activation: Activation? = nil) -> Tensor {
         precondition(x.rank == 4 && x.shape[1] == channels, "group norm over \(channels) channels got \(x.shape)")
-        let input = x.layout == .contiguous ? x.withLayout(.channelBlocked(Conv2d.activationBlock)) : x
-        guard case .channelBlocked(let block) = input.layout else { preconditionFailure() }
-        let (batch, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
-        let plane = h * w
-        let blocks = (c + block - 1) / block
-        let output = Tensor(zeros: input.shape, layout: input.layout)
+        let block = x.channelBlock
+        precondition(block == 1 || block % 8 == 0, "channel block \(block) not supported")
+        let (batch, c, plane) = (x.shape[0], x.shape[1], x.shape[2] * x.shape[3])
+        let paddedChannels = (c + block - 1) / block * block
+        let output = Tensor(uninitialized: x.shape, layout: x.layout)
         let perGroup = c / groups
+        let count = Double(perGroup * plane)
+        let lanes = LaneMap(block: block, plane: plane)
 
         for n in 0..<batch {
-            let base = input.data + n * blocks * plane * block
-            let outBase = output.data + n * blocks * plane * block
-            // Two passes, both per channel: sums for the group means, then squares around those means.
-            var sums = [Double](repeating: 0, count: blocks * block)
-            var squares = [Double](repeating: 0, count: blocks * block)
-            let zero = [Float](repeating: 0, count: blocks * block)
-            accumulate(base, plane: plane, block: block, blocks: blocks, center: zero, into: &sums, squared: false)
-            let count = Double(perGroup * plane)
+            let input = x.data + n * paddedChannels * plane
+            let result = output.data + n * paddedChannels * plane
+            let zero = [Float](repeating: 0, count: paddedChannels)
+            let sums = lanes.channelSums(input, channels: paddedChannels, center: zero, squared: false)
             var means = [Double](repeating: 0, count: groups)
-            var center = [Float](repeating: 0, count: blocks * block)
+            var center = [Float](repeating: 0, count: paddedChannels)
             for g in 0..<groups {
                 means[g] = sums[g * perGroup..<(g + 1) * perGroup].reduce(0, +) / count
                 for ch in g * perGroup..<(g + 1) * perGroup { center[ch] = Float(means[g]) }
             }
-            accumulate(base, plane: plane, block: block, blocks: blocks, center: center, into: &squares, squared: true)
-            // Per-channel scale and shift from the group statistics.
-            var scale = [Float](repeating: 0, count: blocks * block)
-            var shift = [Float](repeating: 0, count: blocks * block)
+            let squares = lanes.channelSums(input, channels: paddedChannels, center: center, squared: true)
+            var scale = [Float](repeating: 0, count: paddedChannels)
+            var shift = [Float](repeating: 0, count: paddedChannels)
             for g in 0..<groups {
-                let channels = g * perGroup..<(g + 1) * perGroup
-                let centerValue = Double(center[channels.lowerBound])
+                let members = g * perGroup..<(g + 1) * perGroup
                 // Variance around the float32 centre, corrected for its distance from the exact mean.
-                let offset = means[g] - centerValue
-                let variance = max(squares[channels].reduce(0, +) / count - offset * offset, 0)
+                let offset = means[g] - Double(center[members.lowerBound])
+                let variance = max(squares[members].reduce(0, +) / count - offset * offset, 0)
                 let inverseStd = 1 / (variance + epsilon).squareRoot()
-                for ch in channels {
+                for ch in members {
                     let a = Double(weight.data[ch]) * inverseStd
                     scale[ch] = Float(a)
-                    shift[ch] = Float(Double(bias.data[ch]) - means[g] * a)
+                    shift[ch] = Float(Double(bias.data[ch]) - offset * a)
                 }
             }
-            scale.withUnsafeBufferPointer { scale in
-                shift.withUnsafeBufferPointer { shift in
-                    let scaleBase = scale.baseAddress!, shiftBase = shift.baseAddress!
-                    parallelFor(blocks) { cb in
-                        let src = base + cb * plane * block, dst = outBase + cb * plane * block
-                        let a = scaleBase + cb * block, b = shiftBase + cb * block
-                        for p in 0..<plane {
-                            let o = p * block
-                            for l in 0..<block { dst[o + l] = src[o + l] * a[l] + b[l] }
-                        }
-                    }
-                }
-            }
+            lanes.normalize(input, into: result, channels: paddedChannels, center: center, scale: scale, shift: shift)
         }
         if let activation { output.applyInPlace(activation) }
         return output
     }
 }
 
-/// Per-channel sums of `x - center[c]` (or of its square) over a channel-blocked map, accumulated in
-/// float32 over runs of 64 positions and in float64 across runs.
-private func accumulate(
-    _ base: UnsafeMutablePointer<Float>, plane: Int, block: Int, blocks: Int,
-    center: [Float], into result: inout [Double], squared: Bool
-) {
-    center.withUnsafeBufferPointer { center in
-        result.withUnsafeMutableBufferPointer { result in
-            let centerBase = center.baseAddress!, resultBase = result.baseAddress!
-            parallelFor(blocks) { cb in
-                let src = base + cb * plane * block
-                let c = centerBase + cb * block
-                let out = resultBase + cb * block
-                let partial = UnsafeMutablePointer<Float>.allocate(capacity: block)
-                defer { partial.deallocate() }
-                var start = 0
-                while start < plane {
-                    let end = min(start + 64, plane)
-                    for l in 0..<block { partial[l] = 0 }
-                    if squared {
-                        for p in start..<end {
-                            let o = p * block
-                            for l in 0..<block { let d = src[o + l] - c[l]; partial[l] += d * d }
-                        }
-                    } else {
-                        for p in start..<end {
-                            let o = p * block
-                            for l in 0..<block { partial[l] += src[o + l] }
-                        }
+/// Walks a (batch item of a) feature map as SIMD8 vectors and knows which channel each lane holds:
+/// with 8-channel blocks a vector is one position of 8 channels; with 16-channel blocks, vectors
+/// alternate between the two halves of the block; contiguous planes fill every lane from one channel.
+private struct LaneMap {
+    let block: Int
+    let plane: Int
+
+    typealias Vector = SIMD8<Float>
+
+    /// Per-channel sums of `x - center[c]`, or of its square, in float64.
+    func channelSums(_ base: UnsafeMutablePointer<Float>, channels: Int, center: [Float], squared: Bool) -> [Double] {
+        var result = [Double](repeating: 0, count: channels)
+        center.withUnsafeBufferPointer { center in
+            result.withUnsafeMutableBufferPointer { result in
+                let centers = UncheckedSendable(center.baseAddress!), out = UncheckedSendable(result.baseAddress!)
+                if block == 1 {
+                    parallelFor(channels) { ch in
+                        let sum = Self.reduce(base + ch * plane, floats: plane, center: Vector(repeating: centers.value[ch]), squared: squared)
+                        out.value[ch] = (0..<8).reduce(0) { $0 + sum[$1] }
                     }
-                    for l in 0..<block { out[l] += Double(partial[l]) }
-                    start = end
+                } else {
+                    let halves = block / 8
+                    parallelFor(channels / 8) { octet in
+                        let blockIndex = octet / halves, half = octet % halves
+                        let start = base + blockIndex * plane * block + half * 8
+                        let centre = Vector((0..<8).map { centers.value[octet * 8 + $0] })
+                        let sum = Self.reduce(start, vectors: plane, stride: halves, center: centre, squared: squared)
+                        for lane in 0..<8 { out.value[octet * 8 + lane] = sum[lane] }
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    /// Sums a contiguous run of `floats` values of one channel (a scalar tail after the last full vector).
+    private static func reduce(
+        _ start: UnsafeMutablePointer<Float>, floats: Int, center: Vector, squared: Bool
+    ) -> SIMD8<Double> {
+        var total = reduce(start, vectors: floats / 8, stride: 1, center: center, squared: squared)
+        for i in floats / 8 * 8..<floats {
+            let d = Double(start[i] - center[0])
+            total[0] += squared ? d * d : d
+        }
+        return total
+    }
+
+    /// Sums `vectors` vectors that lie `stride` vectors apart.
+    private static func reduce(
+        _ start: UnsafeMutablePointer<Float>, vectors: Int, stride: Int, center: Vector, squared: Bool
+    ) -> SIMD8<Double> {
+        var total = SIMD8<Double>()
+        let raw = UnsafeRawPointer(start)
+        let step = stride * 8 * MemoryLayout<Float>.stride
+        var v = 0
+        while v < vectors {
+            let end = min(v + 64, vectors)
+            var partial = Vector()
+            if squared {
+                while v < end {
+                    let d = raw.loadUnaligned(fromByteOffset: v * step, as: Vector.self) - center
+                    partial.addProduct(d, d)
+                    v += 1
+                }
+            } else {
+                while v < end {
+                    partial += raw.loadUnaligned(fromByteOffset: v * step, as: Vector.self) - center
+                    v += 1
+                }
+            }
+            total += SIMD8<Double>(partial)
+        }
+        return total
+    }
+
+    /// `out = (x - center[c]) * scale[c] + shift[c]` for every stored element (padding lanes get 0).
+    func normalize(
+        _ input: UnsafeMutablePointer<Float>, into output: UnsafeMutablePointer<Float>, channels: Int,
+        center: [Float], scale: [Float], shift: [Float]
+    ) {
+        let source = UncheckedSendable(input), destination = UncheckedSendable(output)
+        let parameters = UncheckedSendable((center, scale, shift))
+        if block == 1 {
+            parallelFor(channels) { ch in
+                let (m, a, b) = (parameters.value.0[ch], parameters.value.1[ch], parameters.value.2[ch])
+                let src = source.value + ch * plane, dst = destination.value + ch * plane
+                let vectors = plane / 8
+                let mv = Vector(repeating: m), av = Vector(repeating: a), bv = Vector(repeating: b)
+                for v in 0..<vectors {
+                    let x = UnsafeRawPointer(src + v * 8).loadUnaligned(as: Vector.self)
+                    UnsafeMutableRawPointer(dst + v * 8).storeBytes(of: (x - mv) * av + bv, as: Vector.self)
+                }
+                for i in vectors * 8..<plane { dst[i] = (src[i] - m) * a + b }
+            }
+        } else {
+            let halves = block / 8
+            parallelFor(channels / 8) { octet in
+                let blockIndex = octet / halves, half = octet % halves
+                let offset = blockIndex * plane * block + half * 8
+                let lanes = (0..<8).map { octet * 8 + $0 }
+                let mv = Vector(lanes.map { parameters.value.0[$0] })
+                let av = Vector(lanes.map { parameters.value.1[$0] })
+                let bv = Vector(lanes.map { parameters.value.2[$0] })
+                let src = UnsafeRawPointer(source.value + offset), dst = UnsafeMutableRawPointer(destination.value + offset)
+                let step = block * MemoryLayout<Float>.stride
+                for p in 0..<plane {
+                    let x = src.loadUnaligned(fromByteOffset: p * step, as: Vector.self)
+                    dst.storeBytes(of: (x - mv) * av + bv, toByteOffset: p * step, as: Vector.self)
                 }
             }
         }

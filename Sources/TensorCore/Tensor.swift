@@ -27,6 +27,13 @@ public struct Tensor: @unchecked Sendable {
         self.storage = TensorStorage(count: Tensor.storageCount(shape: shape, layout: layout))
     }
 
+    /// A tensor whose storage the caller will overwrite completely (padding included); skips zeroing.
+    public init(uninitialized shape: [Int], layout: TensorLayout = .contiguous) {
+        self.shape = shape
+        self.layout = layout
+        self.storage = TensorStorage(count: Tensor.storageCount(shape: shape, layout: layout), zeroed: false)
+    }
+
     /// A contiguous tensor holding `values` in row-major order.
     public init(shape: [Int], values: [Float]) {
         self.init(zeros: shape)
@@ -46,6 +53,13 @@ public struct Tensor: @unchecked Sendable {
     public var elementCount: Int { shape.reduce(1, *) }
 
     public var rank: Int { shape.count }
+
+    /// Channels per block in memory: the block size of a channel-blocked layout, 1 for contiguous
+    /// NCHW (each channel a plane). Feature-map kernels treat both layouts through this number.
+    public var channelBlock: Int {
+        if case .channelBlocked(let block) = layout { return block }
+        return 1
+    }
 
     /// Raw pointer to the first stored element.
     public var data: UnsafeMutablePointer<Float> { storage.pointer }
@@ -123,14 +137,31 @@ public final class TensorStorage: @unchecked Sendable {
     public let pointer: UnsafeMutablePointer<Float>
     public let count: Int
 
-    /// Zero-filled storage for `count` floats.
-    public init(count: Int) {
+    /// Storage for `count` floats, zero-filled unless the caller overwrites it all.
+    public init(count: Int, zeroed: Bool = true) {
+        _ = TensorStorage.keepFreedMemoryMapped
         self.count = count
         let bytes = max(64, (count * MemoryLayout<Float>.stride + 63) / 64 * 64)
         guard let raw = aligned_alloc(64, bytes) else { fatalError("out of memory allocating \(bytes) bytes") }
-        memset(raw, 0, bytes)
+        if zeroed { memset(raw, 0, bytes) }
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
     }
 
+    /// Feature maps of tens of megabytes are allocated and freed for every layer. By default glibc
+    /// maps each one fresh and unmaps it on free, so every layer paid ~16k page faults (~50 ms for a
+    /// 64 MB map); kept in the heap, freed blocks are reused without faults.
+    private static let keepFreedMemoryMapped: Void = {
+        #if os(Linux)
+        _ = glibcMallopt(-3, 1 << 30)  // M_MMAP_THRESHOLD
+        _ = glibcMallopt(-1, 1 << 30)  // M_TRIM_THRESHOLD
+        #endif
+    }()
+
     deinit { free(pointer) }
 }
+
+#if os(Linux)
+/// glibc's `mallopt`, which the Glibc module does not export.
+@_silgen_name("mallopt")
+private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
+#endif

@@ -4,14 +4,15 @@ import TensorCore
 import TestSupport
 
 @Suite struct FeatureMapOpsTests {
-    @Test func groupNormMatchesFloat64Reference() {
+    @Test(arguments: [TensorLayout.contiguous, .channelBlocked(8), .channelBlocked(16)])
+    func groupNormMatchesFloat64Reference(layout: TensorLayout) {
         let (c, h, w, groups) = (64, 9, 11, 32)
         // A common offset makes a naive E[x^2] - E[x]^2 lose precision. (Much larger offsets lose
         // precision in the x * a + b form itself, which PyTorch shares.)
         let values = randomValues(c * h * w, seed: 7).map { $0 + 10 }
         let gamma = randomValues(c, seed: 8, range: 0.5...1.5), beta = randomValues(c, seed: 9)
         let norm = GroupNorm(groups: groups, epsilon: 1e-6, weight: Tensor(shape: [c], values: gamma), bias: Tensor(shape: [c], values: beta))
-        let out = norm(Tensor(shape: [1, c, h, w], values: values), activation: .swish).toArray()
+        let out = norm(Tensor(shape: [1, c, h, w], values: values).withLayout(layout), activation: .swish).toArray()
 
         var expected = [Float](repeating: 0, count: values.count)
         let perGroup = c / groups, plane = h * w

@@ -47,7 +47,9 @@ public final class CodeFormer: @unchecked Sendable {
             throw ModelLoadingError.unsupportedArchitecture(file: store.source, reason: "position_emb must be 2-D, is \(positionEmbedding.shape)")
         }
         let (tokens, embedDim) = (positionEmbedding.shape[0], positionEmbedding.shape[1])
-        encoder = try VQGANStack(p.scope("encoder.blocks."), kind: .encoder)
+        // The encoder decides the code indices, whose arg-max margins can be small: its convolutions
+        // sum in the reference's order (see `ConvAlgorithm.gemm`). The generator only shapes pixels.
+        encoder = try VQGANStack(p.scope("encoder.blocks."), kind: .encoder, algorithm: .gemm)
         codebook = try p.tensor("quantize.embedding.weight")
         let (codebookSize, codeDim) = (codebook.shape[0], codebook.shape[1])
         generator = try VQGANStack(p.scope("generator.blocks."), kind: .generator)

@@ -25,7 +25,7 @@ public struct FuseSFTBlock {
         let t = shift.1(shift.0(e, activation: .leakyReLU(0.2)))
         let dec = decoder.withLayout(s.layout)
         precondition(dec.layout == t.layout)
-        let out = Tensor(zeros: dec.shape, layout: dec.layout)
+        let out = Tensor(uninitialized: dec.shape, layout: dec.layout)
         let count = Tensor.storageCount(shape: dec.shape, layout: dec.layout)
         let (d, sp, tp, o) = (dec.data, s.data, t.data, out.data)
         parallelFor((count + 65535) / 65536) { chunk in

@@ -39,6 +39,6 @@ public struct AttnBlock {
         let attended = Tensor(zeros: [positions, c])
         Matmul.gemm(scores.data, value.data, attended.data, m: positions, n: c, k: positions)
         let projected = projOut(attended).transposed2D().reshaped([1, c, h, w])
-        return x + projected.blocked()
+        return x + projected
     }
 }

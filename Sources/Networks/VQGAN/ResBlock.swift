@@ -20,7 +20,7 @@ public struct ResBlock {
         norm2 = try p.groupNorm("norm2", channels: outChannels, epsilon: Self.groupNormEpsilon)
         conv2 = try p.conv("conv2", inChannels: outChannels, outChannels: outChannels, kernel: 3, padding: .symmetric(1), algorithm: algorithm)
         if inChannels != outChannels {
-            convOut = try p.conv("conv_out", inChannels: inChannels, outChannels: outChannels, kernel: 1, padding: .symmetric(0))
+            convOut = try p.conv("conv_out", inChannels: inChannels, outChannels: outChannels, kernel: 1, padding: .symmetric(0), algorithm: algorithm)
         } else {
             if p.contains("conv_out.weight") {
                 throw ModelLoadingError.unsupportedArchitecture(file: p.source, reason: "\(p.prefix)conv_out present although channels stay \(inChannels)")

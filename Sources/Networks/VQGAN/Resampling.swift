@@ -4,8 +4,8 @@ import TensorCore
 public struct Downsample {
     public let conv: Conv2d
 
-    public init(_ p: ParameterScope) throws {
-        conv = try p.conv("conv", kernel: 3, stride: 2, padding: ConvPadding(top: 0, left: 0, bottom: 1, right: 1))
+    public init(_ p: ParameterScope, algorithm: ConvAlgorithm = .direct) throws {
+        conv = try p.conv("conv", kernel: 3, stride: 2, padding: ConvPadding(top: 0, left: 0, bottom: 1, right: 1), algorithm: algorithm)
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor { conv(x) }

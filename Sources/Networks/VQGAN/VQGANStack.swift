@@ -36,7 +36,7 @@ public struct VQGANStack {
 
     public let blocks: [VQGANBlock]
 
-    public init(_ p: ParameterScope, kind: Kind, algorithm: (_ index: Int) -> ConvAlgorithm = { _ in .direct }) throws {
+    public init(_ p: ParameterScope, kind: Kind, algorithm: ConvAlgorithm = .direct) throws {
         var indices = Set<Int>()
         for key in p.store.keys(under: p.prefix) {
             let rest = key.dropFirst(p.prefix.count)
@@ -49,13 +49,13 @@ public struct VQGANStack {
         for i in 0...last {
             let b = p.scope("\(i).")
             if b.contains("norm1.weight") {
-                blocks.append(.res(try ResBlock(b, algorithm: algorithm(i))))
+                blocks.append(.res(try ResBlock(b, algorithm: algorithm)))
             } else if b.contains("q.weight") {
                 blocks.append(.attn(try AttnBlock(b)))
             } else if b.contains("conv.weight") {
-                blocks.append(kind == .encoder ? .down(try Downsample(b)) : .up(try Upsample(b, algorithm: algorithm(i))))
+                blocks.append(kind == .encoder ? .down(try Downsample(b, algorithm: algorithm)) : .up(try Upsample(b, algorithm: algorithm)))
             } else if b.contains("weight"), try b.shape(of: "weight").count == 4 {
-                blocks.append(.conv(try b.conv("", kernel: 3, padding: .symmetric(1), algorithm: algorithm(i))))
+                blocks.append(.conv(try b.conv("", kernel: 3, padding: .symmetric(1), algorithm: algorithm)))
             } else if b.contains("weight") {
                 let channels = try b.shape(of: "weight")[0]
                 blocks.append(.norm(try b.groupNorm("", channels: channels, epsilon: ResBlock.groupNormEpsilon)))

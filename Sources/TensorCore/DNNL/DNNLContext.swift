@@ -6,6 +6,7 @@ import Foundation
 public enum KernelError: Error, CustomStringConvertible {
     case dnnl(operation: String, status: Int)
     case referenceFallback(operation: String, implementation: String)
+    case unexpectedImplementation(operation: String, implementation: String)
 
     public var description: String {
         switch self {
@@ -13,6 +14,8 @@ public enum KernelError: Error, CustomStringConvertible {
             "oneDNN failed in \(operation) (status \(status))"
         case .referenceFallback(let operation, let implementation):
             "oneDNN has no optimised kernel for \(operation) (it chose '\(implementation)'), which would run ~100x slower"
+        case .unexpectedImplementation(let operation, let implementation):
+            "oneDNN chose '\(implementation)' for \(operation), which does not sum in the order requested"
         }
     }
 }
