@@ -1,0 +1,68 @@
+import Foundation
+
+/// Where the official model files are found: `--models`, else `$FACERESTORE_MODELS`, else `./weights`.
+/// Files keep their release names; the upstream folder layout (`weights/CodeFormer/codeformer.pth`)
+/// works too.
+public struct ModelFiles: Sendable {
+    public let directory: URL
+
+    public init(directory: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) {
+        let path = directory ?? environment["FACERESTORE_MODELS"].flatMap { $0.isEmpty ? nil : $0 } ?? "weights"
+        self.directory = URL(fileURLWithPath: path)
+    }
+
+    public enum Model: String, CaseIterable, Sendable {
+        case codeformer
+
+        public var fileName: String {
+            switch self {
+            case .codeformer: "codeformer.pth"
+            }
+        }
+
+        /// Subfolder of the upstream repository's `weights/` that holds the file.
+        var upstreamFolder: String {
+            switch self {
+            case .codeformer: "CodeFormer"
+            }
+        }
+
+        public var releaseURL: String {
+            switch self {
+            case .codeformer: "https://github.com/sczhou/CodeFormer/releases/download/v0.1.0/codeformer.pth"
+            }
+        }
+
+        public var license: String {
+            switch self {
+            case .codeformer: "NTU S-Lab License 1.0 (non-commercial use only)"
+            }
+        }
+    }
+
+    /// The file for `model`, if present.
+    public func locate(_ model: Model) -> URL? {
+        let candidates = [
+            directory.appendingPathComponent(model.fileName),
+            directory.appendingPathComponent(model.upstreamFolder).appendingPathComponent(model.fileName),
+        ]
+        return candidates.first { FileManager.default.fileExists(atPath: $0.path) }
+    }
+
+    /// Like `locate`, but a missing file is an error that says how to get it.
+    public func require(_ model: Model) throws -> URL {
+        if let url = locate(model) { return url }
+        throw RestorationError.modelMissing(model: model.fileName, directory: directory.path, releaseURL: model.releaseURL, license: model.license)
+    }
+}
+
+public enum RestorationError: Error, CustomStringConvertible, Equatable {
+    case modelMissing(model: String, directory: String, releaseURL: String, license: String)
+
+    public var description: String {
+        switch self {
+        case .modelMissing(let model, let directory, let url, let license):
+            "\(model) not found in \(directory). Download it from \(url) (\(license)) into that folder, or point --models / FACERESTORE_MODELS at the folder that has it."
+        }
+    }
+}
