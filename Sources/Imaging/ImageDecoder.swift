@@ -24,8 +24,30 @@ public enum ImageDecoder {
         }
     }
 
-    /// Width and height from the header alone (before orientation), for cheap limit checks.
+    /// The format the leading bytes announce, or nil.
     public static func format(of data: Data) -> ImageFormat? { ImageFormat.sniff(data) }
+
+    /// Format and stored size (before EXIF orientation) from the header alone, without decoding:
+    /// lets a server answer 413 for an oversized upload before doing any work.
+    public static func probe(_ data: Data) throws -> (format: ImageFormat, width: Int, height: Int) {
+        switch ImageFormat.sniff(data) {
+        case .jpeg:
+            let header = try JPEGCodec.header(data)
+            return (.jpeg, header.width, header.height)
+        case .png:
+            let bytes = [UInt8](data.prefix(24))
+            guard bytes.count == 24, bytes[12..<16].elementsEqual("IHDR".utf8) else {
+                throw ImagingError.truncated(format: .png, detail: "no IHDR chunk")
+            }
+            func u32(_ i: Int) -> Int { bytes[i..<(i + 4)].reduce(0) { $0 << 8 | Int($1) } }
+            return (.png, u32(16), u32(20))
+        case .webp:
+            let size = try WebPCodec.size(data)
+            return (.webp, size.width, size.height)
+        case nil:
+            throw ImagingError.unsupportedFormat(detected: ImageFormat.otherFormatName(data))
+        }
+    }
 }
 
 /// Writes images for responses and fixtures.

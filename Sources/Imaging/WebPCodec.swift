@@ -30,6 +30,15 @@ enum WebPCodec {
         }
     }
 
+    static func size(_ data: Data) throws -> (width: Int, height: Int) {
+        try data.withUnsafeBytes { raw in
+            var features = WebPBitstreamFeatures()
+            let status = WebPGetFeatures(raw.bindMemory(to: UInt8.self).baseAddress, raw.count, &features)
+            guard status == VP8_STATUS_OK else { throw failure(status, data: raw) }
+            return (Int(features.width), Int(features.height))
+        }
+    }
+
     /// Total length the RIFF header announces (8 + chunk size).
     private static func declaredLength(_ raw: UnsafeRawBufferPointer) -> Int {
         guard raw.count >= 8 else { return Int.max }

@@ -111,6 +111,8 @@ struct DecodeTests {
                 try ImageDecoder.decode(data, maxPixels: 4999)
             }
             #expect(try ImageDecoder.decode(data, maxPixels: 5000).pixelCount == 5000)
+            let probe = try ImageDecoder.probe(data)
+            #expect(probe.width == 100 && probe.height == 50 && probe.format == ImageDecoder.format(of: data))
         }
         // A PNG header announcing 100000 x 100000 pixels (with valid CRC) and no data must fail fast.
         let bomb = try ImageEncoder.png(Image(width: 1, height: 1, channels: 1))
