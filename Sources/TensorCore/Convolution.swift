@@ -99,7 +99,10 @@ public final class Conv2d: @unchecked Sendable {
         } else {
             input = x.layout == .contiguous && inChannels > 4 ? x.withLayout(.channelBlocked(Conv2d.activationBlock)) : x
         }
-        let key = PlanKey(shape: input.shape, layout: input.layout, activation: activation, hasResidual: residual != nil, residualScale: residualScale)
+        if algorithm == .gemm {
+            return im2col(input, activation: activation, residual: residual, residualScale: residualScale)
+        }
+        let key = PlanKey(shape: input.shape, layout: input.layout, activation: activation, hasResidual: residual != nil)
         let plan: Plan
         do {
             plan = try self.plan(for: key)
@@ -109,7 +112,8 @@ public final class Conv2d: @unchecked Sendable {
         let output: Tensor
         if let residual {
             precondition(residual.shape == plan.outputShape, "residual \(residual.shape) vs conv output \(plan.outputShape)")
-            output = residual.withLayout(plan.outputLayout).copy()
+            // oneDNN's AVX2 kernels only fuse an unscaled sum: scale the copy instead.
+            output = residual.withLayout(plan.outputLayout).copy().scaledInPlace(by: residualScale)
         } else {
             output = Tensor(uninitialized: plan.outputShape, layout: plan.outputLayout)
         }
@@ -118,6 +122,31 @@ public final class Conv2d: @unchecked Sendable {
             try plan.run(input: input, output: output, bias: bias)
         } catch {
             fatalError("\(error)")
+        }
+        return output
+    }
+
+    private func im2col(_ input: Tensor, activation: FusedActivation, residual: Tensor?, residualScale: Float) -> Tensor {
+        precondition(activation == .none || residual == nil, "im2col convolution fuses an activation or a residual, not both")
+        let out = outputSize(height: input.shape[2], width: input.shape[3])
+        let shape = [input.shape[0], outChannels, out.height, out.width]
+        let output: Tensor
+        if let residual {
+            precondition(residual.shape == shape, "residual \(residual.shape) vs conv output \(shape)")
+            output = residual.withLayout(.contiguous).copy().scaledInPlace(by: residualScale)
+        } else {
+            output = Tensor(uninitialized: shape)
+        }
+        // FLOPs are counted by the GEMMs.
+        let kernel = Im2colConvolution(
+            inChannels: inChannels, outChannels: outChannels, kernel: kernelSize, stride: stride, padding: padding,
+            weights: weights.storage.pointer, bias: bias?.data)
+        kernel.run(input: input, output: output, accumulate: residual != nil)
+        switch activation {
+        case .none: break
+        case .relu: output.applyInPlace(.relu)
+        case .leakyReLU(let slope): output.applyInPlace(.leakyReLU(slope))
+        case .swish: output.applyInPlace(.swish)
         }
         return output
     }
@@ -131,7 +160,7 @@ public final class Conv2d: @unchecked Sendable {
     /// The oneDNN implementation serving an input of this shape (for diagnostics and the `ref:` check).
     public func implementation(forInputShape shape: [Int]) throws -> String {
         let layout: TensorLayout = inChannels > 4 && algorithm != .gemm ? .channelBlocked(Conv2d.activationBlock) : .contiguous
-        return try plan(for: PlanKey(shape: shape, layout: layout, activation: .none, hasResidual: false, residualScale: 1)).implementation
+        return try plan(for: PlanKey(shape: shape, layout: layout, activation: .none, hasResidual: false)).implementation
     }
 
     /// Multiply-adds x 2 for one input of `height x width`.
@@ -156,12 +185,11 @@ public final class Conv2d: @unchecked Sendable {
         let layout: TensorLayout
         let activation: FusedActivation
         let hasResidual: Bool
-        let residualScale: Float
     }
 
     /// A primitive built for one input shape, with the weights in the format it wants.
     final class Plan: @unchecked Sendable {
-        let primitive: dnnl_primitive_t
+        let primitive: DNNLPrimitive
         let sourceDescriptor: dnnl_memory_desc_t
         let destinationDescriptor: dnnl_memory_desc_t
         let biasDescriptor: dnnl_memory_desc_t
@@ -195,8 +223,7 @@ public final class Conv2d: @unchecked Sendable {
                 return desc
             }
 
-            var attr: dnnl_primitive_attr_t?
-            try DNNL.check(dnnl_primitive_attr_create(&attr), "primitive attributes")
+            let attr = try DNNLPrimitive.attributes()
             defer { dnnl_primitive_attr_destroy(attr) }
             var postOps: dnnl_post_ops_t?
             try DNNL.check(dnnl_post_ops_create(&postOps), "post-ops")
@@ -208,7 +235,7 @@ public final class Conv2d: @unchecked Sendable {
             case .swish: try DNNL.check(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_swish, 1, 0), "swish post-op")
             }
             if key.hasResidual {
-                try DNNL.check(dnnl_post_ops_append_sum(postOps, key.residualScale), "sum post-op")
+                try DNNL.check(dnnl_post_ops_append_sum(postOps, 1), "sum post-op")
             }
             try DNNL.check(dnnl_primitive_attr_set_post_ops(attr, postOps), "set post-ops")
 
@@ -220,7 +247,8 @@ public final class Conv2d: @unchecked Sendable {
                 try DNNL.check(dnnl_primitive_desc_create(&pd, &desc, attr, DNNL.engine, nil), "convolution primitive descriptor \(key.shape) -> \(outputShape)")
             }
             defer { dnnl_primitive_desc_destroy(pd) }
-            implementation = DNNL.implementationName(pd!)
+            let primitive = try DNNLPrimitive(pd!, "convolution primitive")
+            implementation = primitive.implementation
             if implementation.hasPrefix("ref") {
                 throw KernelError.referenceFallback(operation: "conv \(key.shape) -> \(outputShape)", implementation: implementation)
             }
@@ -231,12 +259,8 @@ public final class Conv2d: @unchecked Sendable {
             destinationDescriptor = DNNL.queryDescriptor(pd!, dnnl_query_dst_md)
             biasDescriptor = bia
             weights = try source.reordered(to: DNNL.queryDescriptor(pd!, dnnl_query_weights_md))
-            var primitive: dnnl_primitive_t?
-            try DNNL.check(dnnl_primitive_create(&primitive, pd), "convolution primitive")
-            self.primitive = primitive!
+            self.primitive = primitive
         }
-
-        deinit { dnnl_primitive_destroy(primitive) }
 
         func run(input: Tensor, output: Tensor, bias: Tensor?) throws {
             let src = try DNNL.memory(sourceDescriptor, input.data)
@@ -252,7 +276,7 @@ public final class Conv2d: @unchecked Sendable {
                 args.append((DNNL_ARG_BIAS, biasMemory!))
             }
             defer { if let biasMemory { dnnl_memory_destroy(biasMemory) } }
-            try DNNL.execute(primitive, args, "convolution")
+            try primitive.execute(args, "convolution")
         }
     }
 }

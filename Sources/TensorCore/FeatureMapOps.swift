@@ -89,6 +89,19 @@ extension Tensor {
         return out
     }
 
+    /// Multiplies every stored element by `factor` in place and returns the tensor; only for tensors
+    /// this code just created.
+    @discardableResult
+    public func scaledInPlace(by factor: Float) -> Tensor {
+        if factor == 1 { return self }
+        let count = Tensor.storageCount(shape: shape, layout: layout)
+        let values = data
+        Tensor.elementwise(count) { range in
+            for i in range { values[i] *= factor }
+        }
+        return self
+    }
+
     /// Splits `count` elements into contiguous chunks for parallel element-wise loops.
     static func elementwise(_ count: Int, _ body: (Range<Int>) -> Void) {
         let chunk = 1 << 16

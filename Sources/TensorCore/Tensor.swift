@@ -139,7 +139,6 @@ public final class TensorStorage: @unchecked Sendable {
 
     /// Storage for `count` floats, zero-filled unless the caller overwrites it all.
     public init(count: Int, zeroed: Bool = true) {
-        _ = TensorStorage.keepFreedMemoryMapped
         self.count = count
         let bytes = max(64, (count * MemoryLayout<Float>.stride + 63) / 64 * 64)
         guard let raw = aligned_alloc(64, bytes) else { fatalError("out of memory allocating \(bytes) bytes") }
@@ -147,21 +146,5 @@ public final class TensorStorage: @unchecked Sendable {
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
     }
 
-    /// Feature maps of tens of megabytes are allocated and freed for every layer. By default glibc
-    /// maps each one fresh and unmaps it on free, so every layer paid ~16k page faults (~50 ms for a
-    /// 64 MB map); kept in the heap, freed blocks are reused without faults.
-    private static let keepFreedMemoryMapped: Void = {
-        #if os(Linux)
-        _ = glibcMallopt(-3, 1 << 30)  // M_MMAP_THRESHOLD
-        _ = glibcMallopt(-1, 1 << 30)  // M_TRIM_THRESHOLD
-        #endif
-    }()
-
     deinit { free(pointer) }
 }
-
-#if os(Linux)
-/// glibc's `mallopt`, which the Glibc module does not export.
-@_silgen_name("mallopt")
-private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
-#endif

@@ -52,21 +52,33 @@ struct SplitMix64: RandomNumberGenerator {
 }
 
 @Suite struct ConvolutionTests {
-    @Test(arguments: [
-        (3, 16, 3, 1, ConvPadding.symmetric(1)),      // image input, contiguous
+    static let shapes: [(Int, Int, Int, Int, ConvPadding)] = [
+        (3, 16, 3, 1, .symmetric(1)),                  // image input, contiguous
         (32, 16, 3, 1, .symmetric(1)),
         (32, 48, 3, 2, ConvPadding(top: 0, left: 0, bottom: 1, right: 1)),  // VQGAN Downsample
         (24, 16, 1, 1, .symmetric(0)),
         (16, 3, 3, 1, .symmetric(1)),                  // image output
-    ])
-    func matchesReference(inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: ConvPadding) {
+        (8, 8, 3, 1, .symmetric(2)),                   // padding wider than the kernel reach
+    ]
+
+    @Test(arguments: shapes)
+    func directMatchesReference(inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: ConvPadding) {
+        matchesReference(inChannels, outChannels, kernel, stride, padding, algorithm: .direct)
+    }
+
+    @Test(arguments: shapes)
+    func im2colMatchesReference(inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: ConvPadding) {
+        matchesReference(inChannels, outChannels, kernel, stride, padding, algorithm: .gemm)
+    }
+
+    func matchesReference(_ inChannels: Int, _ outChannels: Int, _ kernel: Int, _ stride: Int, _ padding: ConvPadding, algorithm: ConvAlgorithm) {
         let shape = [1, inChannels, 11, 13]
         let x = randomValues(shape.reduce(1, *), seed: 1)
         let weightShape = [outChannels, inChannels, kernel, kernel]
         let weight = randomValues(weightShape.reduce(1, *), seed: 2, range: -0.2...0.2)
         let bias = randomValues(outChannels, seed: 3)
         let conv = Conv2d(weight: Tensor(shape: weightShape, values: weight), bias: Tensor(shape: [outChannels], values: bias),
-                          stride: stride, padding: padding)
+                          stride: stride, padding: padding, algorithm: algorithm)
         let out = conv(Tensor(shape: shape, values: x))
         let expected = referenceConvolution(x, shape: shape, weight: weight, weightShape: weightShape, bias: bias, stride: stride, padding: padding)
         #expect(out.shape == expected.shape)
@@ -74,12 +86,13 @@ struct SplitMix64: RandomNumberGenerator {
         #expect(closeness.isClose, "\(closeness)")
     }
 
-    @Test func fusesActivationAndResidual() {
+    @Test(arguments: [ConvAlgorithm.direct, .gemm])
+    func fusesActivationAndResidual(algorithm: ConvAlgorithm) {
         let shape = [1, 16, 9, 7]
         let x = randomValues(shape.reduce(1, *), seed: 4)
         let weight = randomValues(16 * 16 * 9, seed: 5, range: -0.2...0.2)
         let residual = randomValues(shape.reduce(1, *), seed: 6)
-        let conv = Conv2d(weight: Tensor(shape: [16, 16, 3, 3], values: weight), bias: nil, padding: 1)
+        let conv = Conv2d(weight: Tensor(shape: [16, 16, 3, 3], values: weight), bias: nil, padding: 1, algorithm: algorithm)
         let input = Tensor(shape: shape, values: x)
         let plain = referenceConvolution(x, shape: shape, weight: weight, weightShape: [16, 16, 3, 3], bias: nil, stride: 1, padding: .symmetric(1)).values
 
@@ -88,6 +101,29 @@ struct SplitMix64: RandomNumberGenerator {
 
         let summed = conv(input, residual: Tensor(shape: shape, values: residual)).toArray()
         #expect(Closeness(summed, zip(plain, residual).map { $0 + $1 }, absolute: 1e-5, relative: 1e-5).isClose)
+
+        let scaled = conv(input, residual: Tensor(shape: shape, values: residual), residualScale: 0.5).toArray()
+        #expect(Closeness(scaled, zip(plain, residual).map { $0 + 0.5 * $1 }, absolute: 1e-5, relative: 1e-5).isClose)
+    }
+
+    /// With nearly zero-sum 3x3 kernels (high-pass filters, the synthetic fixture weights), summing
+    /// each channel's taps first keeps partial sums small: the im2col order must beat the direct one.
+    @Test func im2colOrderIsMoreAccurateOnHighPassKernels() {
+        let (c, h, w) = (64, 24, 24)
+        let x = randomValues(c * h * w, seed: 30, range: 0...4)
+        var weight = [Float](repeating: 0, count: c * c * 9)
+        for o in 0..<c { for i in 0..<c {
+            let taps = randomValues(9, seed: UInt64(o * c + i + 100), range: -0.2...0.2)
+            let mean = taps.reduce(0, +) / 9
+            for t in 0..<9 { weight[(o * c + i) * 9 + t] = taps[t] - mean + 0.002 }
+        } }
+        let expected = referenceConvolution(x, shape: [1, c, h, w], weight: weight, weightShape: [c, c, 3, 3], bias: nil, stride: 1, padding: .symmetric(1)).values
+        func error(_ algorithm: ConvAlgorithm) -> Double {
+            let conv = Conv2d(weight: Tensor(shape: [c, c, 3, 3], values: weight), bias: nil, padding: 1, algorithm: algorithm)
+            return Closeness(conv(Tensor(shape: [1, c, h, w], values: x)).toArray(), expected, absolute: 1).meanAbs
+        }
+        let (direct, im2col) = (error(.direct), error(.gemm))
+        #expect(im2col < direct, "im2col mean error \(im2col) vs direct \(direct)")
     }
 
     @Test func optimisedKernelIsChosen() throws {

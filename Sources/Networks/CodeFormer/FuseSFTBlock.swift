@@ -8,12 +8,12 @@ public struct FuseSFTBlock {
     public let scale: (Conv2d, Conv2d)
     public let shift: (Conv2d, Conv2d)
 
-    public init(_ p: ParameterScope) throws {
-        encodeEnc = try ResBlock(p.scope("encode_enc."))
+    public init(_ p: ParameterScope, algorithm: ConvAlgorithm = .direct) throws {
+        encodeEnc = try ResBlock(p.scope("encode_enc."), algorithm: algorithm)
         let channels = encodeEnc.outChannels
         func branch(_ name: String) throws -> (Conv2d, Conv2d) {
-            (try p.conv("\(name).0", inChannels: channels, outChannels: channels, kernel: 3, padding: .symmetric(1)),
-             try p.conv("\(name).2", inChannels: channels, outChannels: channels, kernel: 3, padding: .symmetric(1)))
+            (try p.conv("\(name).0", inChannels: channels, outChannels: channels, kernel: 3, padding: .symmetric(1), algorithm: algorithm),
+             try p.conv("\(name).2", inChannels: channels, outChannels: channels, kernel: 3, padding: .symmetric(1), algorithm: algorithm))
         }
         scale = try branch("scale")
         shift = try branch("shift")

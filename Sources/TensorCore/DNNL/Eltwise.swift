@@ -43,7 +43,7 @@ private final class EltwiseCache: @unchecked Sendable {
         let activation: Activation
     }
 
-    private var primitives: [Key: dnnl_primitive_t] = [:]
+    private var primitives: [Key: DNNLPrimitive] = [:]
     private let lock = NSLock()
 
     /// Padding in blocked layouts stays zero for every activation used here (f(0) = 0) except
@@ -56,13 +56,13 @@ private final class EltwiseCache: @unchecked Sendable {
             let primitive = try self.primitive(key, md)
             let memory = try DNNL.memory(md, tensor.data)
             defer { dnnl_memory_destroy(memory) }
-            try DNNL.execute(primitive, [(DNNL_ARG_SRC, memory), (DNNL_ARG_DST, memory)], "eltwise \(activation)")
+            try primitive.execute([(DNNL_ARG_SRC, memory), (DNNL_ARG_DST, memory)], "eltwise \(activation)")
         } catch {
             fatalError("\(error)")
         }
     }
 
-    private func primitive(_ key: Key, _ md: dnnl_memory_desc_t) throws -> dnnl_primitive_t {
+    private func primitive(_ key: Key, _ md: dnnl_memory_desc_t) throws -> DNNLPrimitive {
         lock.lock()
         defer { lock.unlock() }
         if let primitive = primitives[key] { return primitive }
@@ -70,12 +70,13 @@ private final class EltwiseCache: @unchecked Sendable {
         var desc = dnnl_eltwise_desc_t()
         let (algorithm, alpha) = key.activation.algorithm
         try DNNL.check(dnnl_eltwise_forward_desc_init(&desc, dnnl_forward_inference, algorithm, &src, alpha, 0), "eltwise descriptor")
+        let attr = try DNNLPrimitive.attributes()
+        defer { dnnl_primitive_attr_destroy(attr) }
         var pd: dnnl_primitive_desc_t?
-        try DNNL.check(dnnl_primitive_desc_create(&pd, &desc, nil, DNNL.engine, nil), "eltwise primitive descriptor")
+        try DNNL.check(dnnl_primitive_desc_create(&pd, &desc, attr, DNNL.engine, nil), "eltwise primitive descriptor")
         defer { dnnl_primitive_desc_destroy(pd) }
-        var primitive: dnnl_primitive_t?
-        try DNNL.check(dnnl_primitive_create(&primitive, pd), "eltwise primitive")
-        primitives[key] = primitive!
-        return primitive!
+        let primitive = try DNNLPrimitive(pd!, "eltwise primitive")
+        primitives[key] = primitive
+        return primitive
     }
 }

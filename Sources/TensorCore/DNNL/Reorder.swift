@@ -7,17 +7,17 @@ extension DNNL {
         to destination: dnnl_memory_desc_t, _ destinationPointer: UnsafeMutableRawPointer
     ) throws {
         var src = source, dst = destination
+        let attr = try DNNLPrimitive.attributes()
+        defer { dnnl_primitive_attr_destroy(attr) }
         var pd: dnnl_primitive_desc_t?
-        try check(dnnl_reorder_primitive_desc_create(&pd, &src, engine, &dst, engine, nil), "reorder descriptor")
+        try check(dnnl_reorder_primitive_desc_create(&pd, &src, engine, &dst, engine, attr), "reorder descriptor")
         defer { dnnl_primitive_desc_destroy(pd) }
-        var primitive: dnnl_primitive_t?
-        try check(dnnl_primitive_create(&primitive, pd), "reorder primitive")
-        defer { dnnl_primitive_destroy(primitive) }
+        let primitive = try DNNLPrimitive(pd!, "reorder primitive")
         let srcMemory = try memory(src, sourcePointer)
         defer { dnnl_memory_destroy(srcMemory) }
         let dstMemory = try memory(dst, destinationPointer)
         defer { dnnl_memory_destroy(dstMemory) }
-        try execute(primitive!, [(DNNL_ARG_FROM, srcMemory), (DNNL_ARG_TO, dstMemory)], "reorder")
+        try primitive.execute([(DNNL_ARG_FROM, srcMemory), (DNNL_ARG_TO, dstMemory)], "reorder")
     }
 }
 
