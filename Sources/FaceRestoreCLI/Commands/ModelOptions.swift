@@ -8,7 +8,7 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Folder with the official model files (default: $FACERESTORE_MODELS, else ./weights).")
     var models: String?
 
-    @Option(help: "A CodeFormer checkpoint to use instead of <models>/codeformer.pth.")
+    @Option(help: "A CodeFormer checkpoint (.pth or .safetensors) to use instead of <models>/codeformer.pth; a synthetic-weights manifest (*.manifest.json) also works, for testing.")
     var codeformer: String?
 
     var files: ModelFiles { ModelFiles(directory: models) }
@@ -24,6 +24,10 @@ struct ModelOptions: ParsableArguments {
     }
 
     func loadCodeFormer() throws -> CodeFormer {
-        try CodeFormer(contentsOf: codeformerURL())
+        let url = try codeformerURL()
+        if url.lastPathComponent.hasSuffix(".manifest.json") {
+            return try CodeFormer(syntheticManifest: url)
+        }
+        return try CodeFormer(contentsOf: url)
     }
 }
