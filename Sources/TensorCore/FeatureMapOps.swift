@@ -33,6 +33,33 @@ extension Tensor {
         return out
     }
 
+    /// Pixel unshuffle (`torch.nn.functional.pixel_unshuffle(x, f)`, as `basicsr`'s
+    /// `pixel_unshuffle`): `(n, c, h, w)` -> `(n, c*f*f, h/f, w/f)` with
+    /// `out[c*f*f + dy*f + dx, i, j] = in[c, i*f + dy, j*f + dx]` (colour-major channel order).
+    /// Needs `h` and `w` divisible by `f`; the output is contiguous.
+    public func pixelUnshuffled(factor: Int) -> Tensor {
+        precondition(rank == 4 && factor > 0, "pixel unshuffle expects a 4-D tensor, got \(shape)")
+        let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
+        precondition(h % factor == 0 && w % factor == 0, "pixel unshuffle by \(factor) needs divisible sides, got \(shape)")
+        let input = contiguous()
+        let (oh, ow) = (h / factor, w / factor)
+        let out = Tensor(uninitialized: [n, c * factor * factor, oh, ow])
+        parallelFor(n * c) { plane in
+            let src = input.data + plane * h * w
+            for dy in 0..<factor {
+                for dx in 0..<factor {
+                    let dst = out.data + ((plane * factor + dy) * factor + dx) * oh * ow
+                    for i in 0..<oh {
+                        let srcRow = src + (i * factor + dy) * w + dx
+                        let dstRow = dst + i * ow
+                        for j in 0..<ow { dstRow[j] = srcRow[j * factor] }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
     /// Concatenation along channels (`torch.cat(dim=1)`). With channel counts that are multiples of the
     /// block this is a copy of whole blocks.
     public static func concatenateChannels(_ parts: [Tensor]) -> Tensor {

@@ -47,6 +47,27 @@ import TestSupport
         #expect(out.toArray() == a + b)
     }
 
+    @Test func pixelUnshuffleIsColourMajor() {
+        // (1, 2, 4, 6) -> (1, 8, 2, 3): out[c*4 + dy*2 + dx, i, j] = in[c, 2i + dy, 2j + dx].
+        let (c, h, w) = (2, 4, 6)
+        let values = (0..<(c * h * w)).map(Float.init)
+        let out = Tensor(shape: [1, c, h, w], values: values).blocked().pixelUnshuffled(factor: 2)
+        #expect(out.shape == [1, 8, 2, 3] && out.layout == .contiguous)
+        let array = out.toArray()
+        for ch in 0..<c { for dy in 0..<2 { for dx in 0..<2 { for i in 0..<2 { for j in 0..<3 {
+            #expect(array[((ch * 4 + dy * 2 + dx) * 2 + i) * 3 + j] == values[(ch * h + 2 * i + dy) * w + 2 * j + dx])
+        } } } } }
+    }
+
+    @Test(.enabled(if: Fixtures.available("realesrgan/x2plus_synth/raw_input_pixel_unshuffled.npy")))
+    func pixelUnshuffleMatchesTheOfficialOne() throws {
+        let input = try NumpyArray(fixture: "realesrgan/x2plus_synth/raw_input.npy").tensor
+        let expected = try NumpyArray(fixture: "realesrgan/x2plus_synth/raw_input_pixel_unshuffled.npy")
+        let out = input.pixelUnshuffled(factor: 2)
+        #expect(out.shape == expected.shape)
+        #expect(out.toArray() == expected.floats)
+    }
+
     @Test func additionWorksAcrossLayouts() {
         let a = randomValues(24 * 6, seed: 13), b = randomValues(24 * 6, seed: 14)
         let sum = Tensor(shape: [1, 24, 2, 3], values: a).blocked() + Tensor(shape: [1, 24, 2, 3], values: b)

@@ -1,0 +1,55 @@
+import TensorCore
+
+/// Residual dense block (`ResidualDenseBlock` in sczhou/CodeFormer `basicsr/archs/rrdbnet_arch.py`):
+/// five 3x3 convolutions, each seeing the block input concatenated with every earlier output;
+/// LeakyReLU(0.2) after conv1-conv4; output `conv5(...) * 0.2 + x`.
+public struct ResidualDenseBlock {
+    public let conv1: Conv2d
+    public let conv2: Conv2d
+    public let conv3: Conv2d
+    public let conv4: Conv2d
+    public let conv5: Conv2d
+
+    /// - Parameters:
+    ///   - features: channels in and out of the block (`num_feat`).
+    ///   - growChannels: outputs of conv1-conv4 (`num_grow_ch`).
+    public init(_ p: ParameterScope, features: Int, growChannels: Int, algorithm: ConvAlgorithm) throws {
+        func conv(_ name: String, _ k: Int, out: Int) throws -> Conv2d {
+            try p.conv(name, inChannels: features + k * growChannels, outChannels: out, kernel: 3, padding: .symmetric(1), algorithm: algorithm)
+        }
+        conv1 = try conv("conv1", 0, out: growChannels)
+        conv2 = try conv("conv2", 1, out: growChannels)
+        conv3 = try conv("conv3", 2, out: growChannels)
+        conv4 = try conv("conv4", 3, out: growChannels)
+        conv5 = try conv("conv5", 4, out: features)
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        let lrelu = FusedActivation.leakyReLU(RRDBNet.negativeSlope)
+        let x1 = conv1(x, activation: lrelu)
+        let x2 = conv2(Tensor.concatenateChannels([x, x1]), activation: lrelu)
+        let x3 = conv3(Tensor.concatenateChannels([x, x1, x2]), activation: lrelu)
+        let x4 = conv4(Tensor.concatenateChannels([x, x1, x2, x3]), activation: lrelu)
+        let x5 = conv5(Tensor.concatenateChannels([x, x1, x2, x3, x4]))
+        // `x5 * 0.2 + x`, rounded in the same two steps as PyTorch.
+        return x5.scaledInPlace(by: RRDBNet.residualScale) + x
+    }
+}
+
+/// Residual in residual dense block (`RRDB` in sczhou/CodeFormer `basicsr/archs/rrdbnet_arch.py`):
+/// three dense blocks in sequence, output `rdb3(rdb2(rdb1(x))) * 0.2 + x`.
+public struct RRDB {
+    public let rdb1: ResidualDenseBlock
+    public let rdb2: ResidualDenseBlock
+    public let rdb3: ResidualDenseBlock
+
+    public init(_ p: ParameterScope, features: Int, growChannels: Int, algorithm: ConvAlgorithm) throws {
+        rdb1 = try ResidualDenseBlock(p.scope("rdb1."), features: features, growChannels: growChannels, algorithm: algorithm)
+        rdb2 = try ResidualDenseBlock(p.scope("rdb2."), features: features, growChannels: growChannels, algorithm: algorithm)
+        rdb3 = try ResidualDenseBlock(p.scope("rdb3."), features: features, growChannels: growChannels, algorithm: algorithm)
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        rdb3(rdb2(rdb1(x))).scaledInPlace(by: RRDBNet.residualScale) + x
+    }
+}

@@ -1,0 +1,120 @@
+import Checkpoints
+import Foundation
+import TensorCore
+
+/// Hyperparameters of an `RRDBNet`, all read from tensor shapes.
+public struct RRDBNetConfiguration: Hashable, Sendable {
+    /// Image channels the network takes (`num_in_ch`), before any pixel unshuffle.
+    public let inChannels: Int
+    /// Image channels it returns (`num_out_ch`).
+    public let outChannels: Int
+    /// `num_feat`: conv_first's outputs.
+    public let features: Int
+    /// `num_grow_ch`: outputs of the dense blocks' conv1-conv4 (0 when there are no blocks).
+    public let growChannels: Int
+    /// `num_block`: RRDBs in the trunk.
+    public let blocks: Int
+    /// Output size / input size: 4 (no unshuffle), 2 (unshuffle by 2) or 1 (unshuffle by 4).
+    public let scale: Int
+
+    public init(inChannels: Int, outChannels: Int, features: Int, growChannels: Int, blocks: Int, scale: Int) {
+        (self.inChannels, self.outChannels, self.features) = (inChannels, outChannels, features)
+        (self.growChannels, self.blocks, self.scale) = (growChannels, blocks, scale)
+    }
+
+    /// The pixel-unshuffle factor applied before conv_first (1 = none).
+    public var unshuffleFactor: Int { 4 / scale }
+}
+
+/// Real-ESRGAN's generator (`RRDBNet` in sczhou/CodeFormer `basicsr/archs/rrdbnet_arch.py`; the
+/// RealESRGAN_x4plus / x2plus models): optional pixel unshuffle, conv_first, a trunk of RRDBs with a
+/// long skip through conv_body, two nearest x2 upsamplings each followed by a conv and LeakyReLU(0.2),
+/// conv_hr + LeakyReLU, conv_last.
+///
+/// The scale is inferred like the official checkpoints imply it: conv_first sees
+/// `num_in_ch * 4` channels for scale 2 and `num_in_ch * 16` for scale 1 (with `num_in_ch ==
+/// num_out_ch`), anything else is scale 4.
+public final class RRDBNet: @unchecked Sendable {
+    public let configuration: RRDBNetConfiguration
+    public let convFirst: Conv2d
+    public let body: [RRDB]
+    public let convBody: Conv2d
+    public let convUp1: Conv2d
+    public let convUp2: Conv2d
+    public let convHR: Conv2d
+    public let convLast: Conv2d
+
+    static let negativeSlope: Float = 0.2
+    static let residualScale: Float = 0.2
+
+    /// - Parameter algorithm: the convolution algorithm for every layer. oneDNN's direct kernels
+    ///   meet the fixtures' float32 tolerances (max 2e-4, mean 5e-6) with a wide margin: measured
+    ///   x4plus max 8.5e-6 / mean 3.2e-7, x2plus synthetic 7.6e-6 / 8.6e-7 (`.gemm`: 2.6e-6 / 1.6e-7
+    ///   and 6.9e-6 / 6.0e-7, but about 1.7x slower), so direct is the default.
+    public init(_ store: ParameterStore, algorithm: ConvAlgorithm = .direct) throws {
+        let p = store.scope("")
+        let firstShape = try p.shape(of: "conv_first.weight")
+        let lastShape = try p.shape(of: "conv_last.weight")
+        guard firstShape.count == 4, lastShape.count == 4 else {
+            throw ModelLoadingError.unsupportedArchitecture(file: store.source, reason: "conv_first / conv_last weights must be 4-D, are \(firstShape) / \(lastShape)")
+        }
+        let (features, convInChannels, outChannels) = (firstShape[0], firstShape[1], lastShape[0])
+        let scale: Int
+        if convInChannels == outChannels * 4 { scale = 2 } else if convInChannels == outChannels * 16 { scale = 1 } else { scale = 4 }
+        let inChannels = convInChannels / ((4 / scale) * (4 / scale))
+
+        func conv(_ name: String, in cin: Int, out cout: Int) throws -> Conv2d {
+            try p.conv(name, inChannels: cin, outChannels: cout, kernel: 3, padding: .symmetric(1), algorithm: algorithm)
+        }
+        convFirst = try conv("conv_first", in: convInChannels, out: features)
+
+        var blockCount = 0
+        while store.contains("body.\(blockCount).rdb1.conv1.weight") { blockCount += 1 }
+        let growChannels = blockCount > 0 ? try p.shape(of: "body.0.rdb1.conv1.weight")[0] : 0
+        body = try (0..<blockCount).map {
+            try RRDB(p.scope("body.\($0)."), features: features, growChannels: growChannels, algorithm: algorithm)
+        }
+        convBody = try conv("conv_body", in: features, out: features)
+        convUp1 = try conv("conv_up1", in: features, out: features)
+        convUp2 = try conv("conv_up2", in: features, out: features)
+        convHR = try conv("conv_hr", in: features, out: features)
+        convLast = try conv("conv_last", in: features, out: outChannels)
+        try store.verifyAllUsed()
+
+        configuration = RRDBNetConfiguration(
+            inChannels: inChannels, outChannels: outChannels, features: features,
+            growChannels: growChannels, blocks: blockCount, scale: scale)
+    }
+
+    public var scale: Int { configuration.scale }
+
+    /// `(1, C, H, W)` image in [0, 1] (RGB for the Real-ESRGAN models) -> the unclamped
+    /// `(1, C_out, H*scale, W*scale)`, contiguous. For scale 2 (1) H and W must be even (multiples of 4).
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        precondition(x.rank == 4 && x.shape[1] == configuration.inChannels, "RRDBNet expects (n, \(configuration.inChannels), h, w), got \(x.shape)")
+        let factor = configuration.unshuffleFactor
+        let input = factor > 1 ? x.pixelUnshuffled(factor: factor) : x
+        let lrelu = FusedActivation.leakyReLU(Self.negativeSlope)
+        let first = convFirst(input)
+        var trunk = first
+        for block in body { trunk = block(trunk) }
+        // `feat + conv_body(body(feat))`: no 0.2 factor on this long skip.
+        var feat = convBody(trunk) + first
+        feat = convUp1(feat.upsampledNearest(factor: 2), activation: lrelu)
+        feat = convUp2(feat.upsampledNearest(factor: 2), activation: lrelu)
+        return convLast(convHR(feat, activation: lrelu)).contiguous()
+    }
+}
+
+extension RRDBNet {
+    /// Loads a Real-ESRGAN checkpoint (`RealESRGAN_x4plus.pth`, `RealESRGAN_x2plus.pth` as released:
+    /// `params_ema`, else `params`, else a bare state dict).
+    public convenience init(contentsOf url: URL, algorithm: ConvAlgorithm = .direct) throws {
+        try self.init(ParameterStore(CheckpointReader.load(url)), algorithm: algorithm)
+    }
+
+    /// Builds the network from a synthetic-weights manifest (benchmarks and parity tests).
+    public convenience init(syntheticManifest url: URL, algorithm: ConvAlgorithm = .direct) throws {
+        try self.init(ParameterStore(SyntheticWeights.load(manifest: url)), algorithm: algorithm)
+    }
+}

@@ -1,0 +1,116 @@
+import Checkpoints
+import Foundation
+import Networks
+import Testing
+import TensorCore
+import TestSupport
+
+/// Parity of the raw network with the official PyTorch RRDBNet on `fixtures/realesrgan` (tolerances
+/// from its README, section 3: full-size max abs <= 2e-4 and mean abs <= 5e-6; tiny max abs <= 1e-5
+/// and mean abs <= 1e-6).
+@Suite(.serialized) struct RRDBNetParityTests {
+    static let fullMaxAbs = 2e-4, fullMeanAbs = 5e-6
+    static let tinyMaxAbs = 1e-5, tinyMeanAbs = 1e-6
+
+    static func compare(_ actual: Tensor, _ fixture: String, maxAbs: Double, meanAbs: Double) throws {
+        let expected = try NumpyArray(fixture: fixture)
+        #expect(actual.shape == expected.shape, "\(fixture): shape \(actual.shape) vs \(expected.shape)")
+        guard actual.shape == expected.shape else { return }
+        let closeness = Closeness(actual.toArray(), expected.floats, absolute: maxAbs)
+        print("parity \(fixture): max abs \(closeness.maxAbs) (tolerance \(maxAbs)), mean abs \(closeness.meanAbs) (tolerance \(meanAbs))")
+        #expect(closeness.within(maxAbs: maxAbs, meanAbs: meanAbs), "\(fixture): \(closeness)")
+    }
+
+    // MARK: Tiny checkpoints (2 blocks, 16 features, 8 growth channels)
+
+    @Test(.enabled(if: Fixtures.available("realesrgan/tiny/input.npy")),
+          arguments: ["x2", "x4", "x2_tuned", "x4_tuned"])
+    func tiny(variant: String) throws {
+        let checkpoint = "realesrgan/tiny/tiny_rrdb_\(variant).pth"
+        try #require(Fixtures.available(checkpoint))
+        let network = try RRDBNet(contentsOf: Fixtures.url(checkpoint))
+        #expect(network.scale == (variant.hasPrefix("x2") ? 2 : 4))
+        let input = try NumpyArray(fixture: "realesrgan/tiny/input.npy").tensor
+        try Self.compare(network(input), "realesrgan/tiny/tiny_\(variant)_output.npy", maxAbs: Self.tinyMaxAbs, meanAbs: Self.tinyMeanAbs)
+    }
+
+    // MARK: Full size
+
+    @Test(.enabled(if: Fixtures.available("realesrgan/RealESRGAN_x4plus_fp16.pth")))
+    func x4plusRealWeights() throws {
+        let network = try RRDBNet(contentsOf: Fixtures.url("realesrgan/RealESRGAN_x4plus_fp16.pth"))
+        let input = try NumpyArray(fixture: "realesrgan/x4plus/raw_input.npy").tensor
+        _ = network(input)  // warm-up: oneDNN primitives are created on first use
+        let start = ContinuousClock.now
+        let output = network(input)
+        print("timing x4plus forward 64x64 -> 256x256: \(ContinuousClock.now - start)")
+        try Self.compare(output, "realesrgan/x4plus/raw_output.npy", maxAbs: Self.fullMaxAbs, meanAbs: Self.fullMeanAbs)
+    }
+
+    @Test(.enabled(if: Fixtures.available("realesrgan/x2plus_synth/manifest.json")))
+    func x2plusSyntheticWeights() throws {
+        let network = try RRDBNet(syntheticManifest: Fixtures.url("realesrgan/x2plus_synth/manifest.json"))
+        let config = network.configuration
+        #expect(config.scale == 2 && config.blocks == 23 && config.features == 64 && config.growChannels == 32)
+        #expect(config.inChannels == 3 && config.outChannels == 3)
+        let input = try NumpyArray(fixture: "realesrgan/x2plus_synth/raw_input.npy").tensor
+        try Self.compare(network(input), "realesrgan/x2plus_synth/raw_output.npy", maxAbs: Self.fullMaxAbs, meanAbs: Self.fullMeanAbs)
+    }
+}
+
+/// Strict loading of RRDBNet checkpoints: hyperparameters from shapes, errors naming the tensor.
+@Suite struct RRDBNetLoadingTests {
+    static let tinyPath = "realesrgan/tiny/tiny_rrdb_x2.pth"
+    static let x4plusPath = "realesrgan/RealESRGAN_x4plus_fp16.pth"
+
+    static func tinyTensors() throws -> (tensors: [String: Tensor], keys: [String]) {
+        let stateDict = try CheckpointReader.load(Fixtures.url(tinyPath))
+        var tensors: [String: Tensor] = [:]
+        for key in stateDict.keys { tensors[key] = stateDict[key] }
+        return (tensors, stateDict.keys)
+    }
+
+    @Test(.enabled(if: Fixtures.available(x4plusPath)))
+    func x4plusHyperparameters() throws {
+        let config = try RRDBNet(contentsOf: Fixtures.url(Self.x4plusPath)).configuration
+        #expect(config == RRDBNetConfiguration(inChannels: 3, outChannels: 3, features: 64, growChannels: 32, blocks: 23, scale: 4))
+    }
+
+    @Test(.enabled(if: Fixtures.available(tinyPath)))
+    func tinyHyperparameters() throws {
+        let config = try RRDBNet(contentsOf: Fixtures.url(Self.tinyPath)).configuration
+        #expect(config == RRDBNetConfiguration(inChannels: 3, outChannels: 3, features: 16, growChannels: 8, blocks: 2, scale: 2))
+    }
+
+    @Test(.enabled(if: Fixtures.available(tinyPath)))
+    func misShapedTensorIsNamedWithBothShapes() throws {
+        var (tensors, keys) = try Self.tinyTensors()
+        let victim = "body.1.rdb2.conv3.weight"
+        #expect(tensors[victim]?.shape == [8, 32, 3, 3])
+        tensors[victim] = Tensor(zeros: [8, 24, 3, 3])
+        #expect(throws: ModelLoadingError.shapeMismatch(file: "tiny", key: victim, expected: [8, 32, 3, 3], actual: [8, 24, 3, 3])) {
+            try RRDBNet(ParameterStore(tensors: tensors, keys: keys, source: "tiny"))
+        }
+    }
+
+    @Test(.enabled(if: Fixtures.available(tinyPath)))
+    func missingTensorIsNamed() throws {
+        var (tensors, keys) = try Self.tinyTensors()
+        let victim = "body.0.rdb3.conv5.bias"
+        tensors[victim] = nil
+        keys.removeAll { $0 == victim }
+        #expect(throws: ModelLoadingError.missingKey(file: "tiny", key: victim)) {
+            try RRDBNet(ParameterStore(tensors: tensors, keys: keys, source: "tiny"))
+        }
+    }
+
+    @Test(.enabled(if: Fixtures.available(tinyPath)))
+    func unexpectedTensorIsRefused() throws {
+        var (tensors, keys) = try Self.tinyTensors()
+        tensors["conv_up3.weight"] = Tensor(zeros: [16, 16, 3, 3])
+        keys.append("conv_up3.weight")
+        #expect(throws: ModelLoadingError.unusedKeys(file: "tiny", keys: ["conv_up3.weight"])) {
+            try RRDBNet(ParameterStore(tensors: tensors, keys: keys, source: "tiny"))
+        }
+    }
+}
