@@ -3,8 +3,7 @@ import TensorCore
 /// The tensors of one checkpoint while a network takes them by key path.
 ///
 /// Loading is strict, as in PyTorch's `load_state_dict(strict=True)`: every parameter a network asks
-/// for must exist with the expected shape, and every tensor in the file must be used (integer
-/// buffers like BatchNorm's `num_batches_tracked` may be declared ignorable).
+/// for must exist with the expected shape, and every tensor in the file must be used.
 public final class ParameterStore {
     public let source: String
     public let keys: [String]
@@ -46,11 +45,6 @@ public final class ParameterStore {
     /// Keys under `prefix` (which should end in "."), in file order.
     public func keys(under prefix: String) -> [String] {
         keys.filter { $0.hasPrefix(prefix) }
-    }
-
-    /// Marks keys as deliberately unused (e.g. BatchNorm step counters).
-    public func ignore(where predicate: (String) -> Bool) {
-        for key in keys where predicate(key) { used.insert(key) }
     }
 
     /// Throws when a tensor of the file was never taken.
