@@ -9,6 +9,6 @@ struct FaceRestore: AsyncParsableCommand {
             Model files are the official releases, used as they are. CodeFormer's weights are under the \
             NTU S-Lab License 1.0 (non-commercial use only).
             """,
-        subcommands: [RestoreCommand.self, BenchCommand.self]
+        subcommands: [RestoreCommand.self, UpscaleCommand.self, BenchCommand.self]
     )
 }

@@ -13,10 +13,13 @@ public struct ModelFiles: Sendable {
 
     public enum Model: String, CaseIterable, Sendable {
         case codeformer
+        /// Real-ESRGAN x2plus, the demo's background / face upsampler.
+        case realesrganX2plus
 
         public var fileName: String {
             switch self {
             case .codeformer: "codeformer.pth"
+            case .realesrganX2plus: "RealESRGAN_x2plus.pth"
             }
         }
 
@@ -24,18 +27,21 @@ public struct ModelFiles: Sendable {
         var upstreamFolder: String {
             switch self {
             case .codeformer: "CodeFormer"
+            case .realesrganX2plus: "realesrgan"
             }
         }
 
         public var releaseURL: String {
             switch self {
             case .codeformer: "https://github.com/sczhou/CodeFormer/releases/download/v0.1.0/codeformer.pth"
+            case .realesrganX2plus: "https://github.com/sczhou/CodeFormer/releases/download/v0.1.0/RealESRGAN_x2plus.pth"
             }
         }
 
         public var license: String {
             switch self {
             case .codeformer: "NTU S-Lab License 1.0 (non-commercial use only)"
+            case .realesrganX2plus: "BSD-3-Clause (Real-ESRGAN)"
             }
         }
     }

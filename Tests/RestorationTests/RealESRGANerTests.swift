@@ -1,0 +1,128 @@
+import Foundation
+import Imaging
+import Networks
+import Restoration
+import TensorCore
+import Testing
+import TestSupport
+
+/// `RealESRGANer.enhance` against the official one on `fixtures/realesrgan` (README section 3):
+/// stitched raw outputs of full-size networks max abs <= 2e-4, mean abs <= 5e-6; 8-bit PNGs max
+/// difference 1 on at most 0.5 % of values; 16-bit max 1 on at most 3 %.
+@Suite(.serialized) struct RealESRGANerTests {
+    static let fullMaxAbs = 2e-4, fullMeanAbs = 5e-6
+
+    static let x4plus: Result<RRDBNet, Error> = Result {
+        try RRDBNet(contentsOf: Fixtures.url("realesrgan/RealESRGAN_x4plus_fp16.pth"))
+    }
+    static let x2plusSynth: Result<RRDBNet, Error> = Result {
+        try RRDBNet(syntheticManifest: Fixtures.url("realesrgan/x2plus_synth/manifest.json"))
+    }
+
+    static func image(_ fixture: String) throws -> Image {
+        try ImageDecoder.decode(Data(contentsOf: Fixtures.url(fixture)))
+    }
+
+    /// An 8-bit RGB image as the reference's network input: (1, 3, H, W), `float32(u8) / 255`.
+    static func tensor(_ image: Image) -> Tensor {
+        let n = image.pixelCount
+        let t = Tensor(zeros: [1, 3, image.height, image.width])
+        for c in 0..<3 {
+            for i in 0..<n { t.data[c * n + i] = Float(image.pixels8[i * 3 + c]) / 255 }
+        }
+        return t
+    }
+
+    static func compareRaw(_ actual: Tensor, _ fixture: String) throws {
+        let expected = try NumpyArray(fixture: fixture)
+        #expect(actual.shape == expected.shape, "\(fixture): shape \(actual.shape) vs \(expected.shape)")
+        guard actual.shape == expected.shape else { return }
+        let closeness = Closeness(actual.toArray(), expected.floats, absolute: fullMaxAbs)
+        print("parity \(fixture): max abs \(closeness.maxAbs) (tolerance \(fullMaxAbs)), mean abs \(closeness.meanAbs) (tolerance \(fullMeanAbs))")
+        #expect(closeness.within(maxAbs: fullMaxAbs, meanAbs: fullMeanAbs), "\(fixture): \(closeness)")
+    }
+
+    static func comparePNG(_ actual: Image, _ fixture: String) throws {
+        let expected = try image(fixture)
+        #expect(actual.width == expected.width && actual.height == expected.height, "\(fixture): size \(actual.width)x\(actual.height) vs \(expected.width)x\(expected.height)")
+        #expect(actual.channels == expected.channels && actual.bitDepth == expected.bitDepth,
+                "\(fixture): \(actual.channels) channels / \(actual.bitDepth) bit vs \(expected.channels) / \(expected.bitDepth)")
+        guard actual.sampleCount == expected.sampleCount, actual.bitDepth == expected.bitDepth else { return }
+        var differing = 0, largest = 0
+        for i in 0..<expected.sampleCount {
+            let a = actual.bitDepth == 8 ? Int(actual.pixels8[i]) : Int(actual.pixels16[i])
+            let b = expected.bitDepth == 8 ? Int(expected.pixels8[i]) : Int(expected.pixels16[i])
+            let d = abs(a - b)
+            if d > 0 { differing += 1 }
+            largest = max(largest, d)
+        }
+        let fraction = Double(differing) / Double(expected.sampleCount)
+        let bound = expected.bitDepth == 16 ? 0.03 : 0.005
+        print("parity \(fixture): \(differing)/\(expected.sampleCount) values differ (\(String(format: "%.4f", fraction * 100)) %, bound \(bound * 100) %), max \(largest)")
+        #expect(largest <= 1, "\(fixture): max difference \(largest)")
+        #expect(fraction <= bound, "\(fixture): \(differing) values differ")
+    }
+
+    // MARK: x4plus, real weights
+
+    @Test(.enabled(if: Fixtures.available("realesrgan/RealESRGAN_x4plus_fp16.pth")),
+          arguments: [(48, "tile48_pad8"), (0, "notile")])
+    func x4plus(tile: Int, name: String) throws {
+        let upsampler = RealESRGANer(network: try Self.x4plus.get(), tile: tile, tilePad: 8, prePad: 0)
+        let input = try Self.image("realesrgan/x4plus/enhance_input.png")
+        try Self.compareRaw(upsampler.upscaleRaw(Self.tensor(input)), "realesrgan/x4plus/enhance_\(name)_raw.npy")
+        let start = ContinuousClock.now
+        let out4 = upsampler.enhance(input, outscale: 4)
+        print("timing x4plus enhance \(name) 123x91 -> 492x364: \(ContinuousClock.now - start)")
+        try Self.comparePNG(out4, "realesrgan/x4plus/enhance_\(name)_out4.png")
+        try Self.comparePNG(upsampler.enhance(input), "realesrgan/x4plus/enhance_\(name)_out4.png")
+        try Self.comparePNG(upsampler.enhance(input, outscale: 2), "realesrgan/x4plus/enhance_\(name)_out2.png")
+    }
+
+    // MARK: x2plus architecture, synthetic weights (odd input size: reflect mod pad)
+
+    @Test(.enabled(if: Fixtures.available("realesrgan/x2plus_synth/manifest.json")),
+          arguments: [(40, "tile40_pad8"), (0, "notile")])
+    func x2plusSynthetic(tile: Int, name: String) throws {
+        let upsampler = RealESRGANer(network: try Self.x2plusSynth.get(), tile: tile, tilePad: 8, prePad: 0)
+        let input = try Self.image("realesrgan/x2plus_synth/enhance_input.png")
+        try Self.compareRaw(upsampler.upscaleRaw(Self.tensor(input)), "realesrgan/x2plus_synth/enhance_\(name)_raw.npy")
+        try Self.comparePNG(upsampler.enhance(input, outscale: 2), "realesrgan/x2plus_synth/enhance_\(name)_out2.png")
+    }
+
+    // MARK: tiny tuned models, corner cases (meta.json -> enhance.runs)
+
+    struct Run: Sendable, CustomStringConvertible {
+        let output: String, input: String, model: String
+        let tile: Int, tilePad: Int, prePad: Int, outscale: Double
+        var description: String { output }
+    }
+
+    static let runs: [Run] = [
+        Run(output: "enh_x2_odd_tile16_pad4_prepad2_out2.png", input: "enh_input_odd.png", model: "tiny_rrdb_x2_tuned.pth", tile: 16, tilePad: 4, prePad: 2, outscale: 2),
+        Run(output: "enh_x2_odd_tile16_pad4_prepad2_out1p5.png", input: "enh_input_odd.png", model: "tiny_rrdb_x2_tuned.pth", tile: 16, tilePad: 4, prePad: 2, outscale: 1.5),
+        Run(output: "enh_x4_odd_tile16_pad4_prepad0_out2.png", input: "enh_input_odd.png", model: "tiny_rrdb_x4_tuned.pth", tile: 16, tilePad: 4, prePad: 0, outscale: 2),
+        Run(output: "enh_x4_odd_notile_prepad10_out4.png", input: "enh_input_odd.png", model: "tiny_rrdb_x4_tuned.pth", tile: 0, tilePad: 10, prePad: 10, outscale: 4),
+        Run(output: "enh_x2_rgba_tile16_pad4_out2.png", input: "enh_input_rgba.png", model: "tiny_rrdb_x2_tuned.pth", tile: 16, tilePad: 4, prePad: 0, outscale: 2),
+        Run(output: "enh_x4_16bit_notile_out4.png", input: "enh_input_16bit.png", model: "tiny_rrdb_x4_tuned.pth", tile: 0, tilePad: 10, prePad: 0, outscale: 4),
+        Run(output: "enh_x2_gray_notile_out2.png", input: "enh_input_gray.png", model: "tiny_rrdb_x2_tuned.pth", tile: 0, tilePad: 10, prePad: 0, outscale: 2),
+    ]
+
+    @Test(.enabled(if: Fixtures.available("realesrgan/tiny/meta.json")), arguments: runs)
+    func tinyCornerCase(_ run: Run) throws {
+        let network = try RRDBNet(contentsOf: Fixtures.url("realesrgan/tiny/\(run.model)"))
+        let upsampler = RealESRGANer(network: network, tile: run.tile, tilePad: run.tilePad, prePad: run.prePad)
+        let input = try Self.image("realesrgan/tiny/\(run.input)")
+        try Self.comparePNG(upsampler.enhance(input, outscale: run.outscale), "realesrgan/tiny/\(run.output)")
+    }
+
+    /// The demo's tile 400 on an image smaller than a tile is exactly the untiled path.
+    @Test(.enabled(if: Fixtures.available("realesrgan/tiny/tiny_rrdb_x2_tuned.pth")))
+    func tilingOfAnImageWithinOneTileEqualsNoTiling() throws {
+        let network = try RRDBNet(contentsOf: Fixtures.url("realesrgan/tiny/tiny_rrdb_x2_tuned.pth"))
+        let input = try Self.image("realesrgan/tiny/enh_input_odd.png")
+        let tiled = RealESRGANer(network: network, tile: 400, tilePad: 40, prePad: 0).enhance(input)
+        let whole = RealESRGANer(network: network, tile: 0, prePad: 0).enhance(input)
+        #expect(tiled == whole)
+    }
+}
