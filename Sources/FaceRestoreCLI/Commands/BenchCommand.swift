@@ -1,13 +1,15 @@
 import ArgumentParser
 import Foundation
+import Imaging
 import Networks
+import Restoration
 import TensorCore
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure network speed against this machine's sgemm, in one process.",
-        subcommands: [CodeFormerBenchCommand.self]
+        subcommands: [CodeFormerBenchCommand.self, RealESRGANBenchCommand.self]
     )
 }
 
@@ -22,6 +24,8 @@ struct BenchReport: Encodable {
     var load_s: Double
     var peak_rss_mb: Double
     var runs: Int
+    /// Input megapixels per second (upscalers only).
+    var megapixels_per_s: Double?
 
     func print(json: Bool) {
         if json {
@@ -33,7 +37,8 @@ struct BenchReport: Encodable {
                 \(network): \(String(format: "%.0f", ms_median)) ms median of \(runs) runs, \
                 \(String(format: "%.1f", gflop)) GFLOP -> \(String(format: "%.1f", gflops)) GFLOP/s
                 sgemm (same process): \(String(format: "%.1f", sgemm_gflops)) GFLOP/s, ratio \(String(format: "%.2f", ratio))
-                load: \(String(format: "%.2f", load_s)) s, peak RSS: \(String(format: "%.0f", peak_rss_mb)) MB
+                load: \(String(format: "%.2f", load_s)) s, peak RSS: \(String(format: "%.0f", peak_rss_mb)) MB\
+                \(megapixels_per_s.map { String(format: ", %.3g input MP/s", $0) } ?? "")
                 """)
         }
     }
@@ -45,6 +50,22 @@ struct BenchmarkOptions: ParsableArguments {
 
     @Flag(help: "Print the figures as one JSON object.")
     var json = false
+
+    /// Warm-up (which also counts the FLOPs), timed runs, then the same process's sgemm: measured
+    /// last because OpenBLAS's threads keep spinning after it.
+    func measure(name: String, loadSeconds: Double, _ forward: () -> Void) -> BenchReport {
+        let (_, flops) = FlopCounter.measure { forward() }  // warm-up: builds primitives, reorders weights
+        var times: [Double] = []
+        for _ in 0..<max(1, runs) { times.append(Clock.measure(forward)) }
+        times.sort()
+        let median = times[times.count / 2]
+        let sgemm = KernelBenchmark.sgemmGFLOPs()
+        let gflops = flops / median / 1e9
+        return BenchReport(
+            network: name, ms_median: median * 1000, gflop: flops / 1e9, gflops: gflops, sgemm_gflops: sgemm,
+            ratio: gflops / sgemm, load_s: loadSeconds, peak_rss_mb: KernelBenchmark.peakResidentMegabytes(),
+            runs: times.count)
+    }
 }
 
 struct CodeFormerBenchCommand: ParsableCommand {
@@ -83,21 +104,65 @@ struct CodeFormerBenchCommand: ParsableCommand {
         }
         let input = Tensor(zeros: [1, 3, 512, 512])
         for i in 0..<input.elementCount { input.data[i] = Float((i * 7919) % 2001) / 1000 - 1 }
-        let report = measure(name: "codeformer", loadSeconds: loadSeconds) { _ = network(input, w: fidelity) }
+        let report = options.measure(name: "codeformer", loadSeconds: loadSeconds) { _ = network(input, w: fidelity) }
         report.print(json: options.json)
     }
+}
 
-    func measure(name: String, loadSeconds: Double, _ forward: () -> Void) -> BenchReport {
-        let (_, flops) = FlopCounter.measure { forward() }  // warm-up: builds primitives, reorders weights
-        var times: [Double] = []
-        for _ in 0..<max(1, options.runs) { times.append(Clock.measure(forward)) }
-        times.sort()
-        let median = times[times.count / 2]
-        let sgemm = KernelBenchmark.sgemmGFLOPs()
-        let gflops = flops / median / 1e9
-        return BenchReport(
-            network: name, ms_median: median * 1000, gflop: flops / 1e9, gflops: gflops, sgemm_gflops: sgemm,
-            ratio: gflops / sgemm, load_s: loadSeconds, peak_rss_mb: KernelBenchmark.peakResidentMegabytes(),
-            runs: times.count)
+struct RealESRGANBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "realesrgan",
+        abstract: "Time RealESRGANer.enhance (tiled) on a square test image.",
+        discussion: """
+            Without --model, <models>/RealESRGAN_x2plus.pth is used, else the fixture's synthetic x2plus \
+            manifest (../shared/fixtures/realesrgan/x2plus_synth/manifest.json, or --manifest). Peak RSS \
+            is bounded by the tile size, not the image size: compare --size 1024 with --size 2048.
+            """
+    )
+
+    @OptionGroup var options: BenchmarkOptions
+
+    @Option(help: "A Real-ESRGAN checkpoint (x2plus or x4plus layout).")
+    var model: String?
+
+    @Option(help: "A synthetic-weights manifest of an RRDBNet.")
+    var manifest: String?
+
+    @Option(help: "Folder with the official model files (default: $FACERESTORE_MODELS, else ./weights).")
+    var models: String?
+
+    @Option(help: "Side of the square input image, in pixels.")
+    var size = 1024
+
+    @Option(help: "Tile size (0: whole image at once).")
+    var tile = 400
+
+    @Option(help: "Padding around each tile.")
+    var tilePad = 40
+
+    func run() throws {
+        var network: RRDBNet!
+        let loadSeconds = try Clock.measure {
+            if let model {
+                network = try RRDBNet(contentsOf: URL(fileURLWithPath: model))
+            } else if manifest == nil, let url = ModelFiles(directory: models).locate(.realesrganX2plus) {
+                network = try RRDBNet(contentsOf: url)
+            } else {
+                let path = manifest ?? "../shared/fixtures/realesrgan/x2plus_synth/manifest.json"
+                guard FileManager.default.fileExists(atPath: path) else {
+                    throw ValidationError("No model given or installed and no manifest at \(path); pass --model or --manifest.")
+                }
+                network = try RRDBNet(syntheticManifest: URL(fileURLWithPath: path))
+            }
+        }
+        let upsampler = RealESRGANer(network: network, tile: tile, tilePad: tilePad, prePad: 0)
+        var pixels = [UInt8](repeating: 0, count: size * size * 3)
+        for i in pixels.indices { pixels[i] = UInt8(truncatingIfNeeded: (i * 7919) >> 3) }
+        let image = Image(width: size, height: size, channels: 3, pixels8: pixels)
+        var report = options.measure(name: "realesrgan x\(network.scale) \(size)x\(size)", loadSeconds: loadSeconds) {
+            _ = upsampler.enhance(image)
+        }
+        report.megapixels_per_s = Double(size * size) / 1e6 / (report.ms_median / 1000)
+        report.print(json: options.json)
     }
 }
