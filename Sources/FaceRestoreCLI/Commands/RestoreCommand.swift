@@ -80,7 +80,8 @@ enum InputFiles {
 }
 
 /// One output file per input: `--output` itself for a single input named like an image file,
-/// else `<output>/<input name>.png`.
+/// else `<output>/<input name>.png`; inputs whose names differ only in extension (or folder) get
+/// `<name>_<n>.png` instead of overwriting each other.
 struct OutputPaths {
     let paths: [URL]
 
@@ -97,6 +98,17 @@ struct OutputPaths {
         }
         let folder = URL(fileURLWithPath: output)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        paths = inputs.map { folder.appendingPathComponent($0.deletingPathExtension().lastPathComponent + ".png") }
+        var used: Set<String> = []
+        paths = inputs.map { input in
+            let stem = input.deletingPathExtension().lastPathComponent
+            var name = stem + ".png"
+            var n = 2
+            while used.contains(name) {
+                name = "\(stem)_\(n).png"
+                n += 1
+            }
+            used.insert(name)
+            return folder.appendingPathComponent(name)
+        }
     }
 }

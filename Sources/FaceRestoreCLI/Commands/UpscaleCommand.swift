@@ -3,6 +3,7 @@ import Foundation
 import Imaging
 import Networks
 import Restoration
+import TensorCore
 
 struct UpscaleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -75,10 +76,10 @@ struct UpscaleCommand: ParsableCommand {
                 guard prePad < image.width, prePad < image.height else {
                     throw ValidationError("--pre-pad \(prePad) needs an image larger than \(image.width)x\(image.height)")
                 }
-                let start = ContinuousClock.now
-                let result = upsampler.enhance(image, outscale: outscale)
+                var result: Image!
+                let seconds = Clock.measure { result = upsampler.enhance(image, outscale: outscale) }
                 try ImageEncoder.png(result).write(to: destination, options: .atomic)
-                print("\(input.path) (\(image.width)x\(image.height)) -> \(destination.path) (\(result.width)x\(result.height)) in \(ContinuousClock.now - start)")
+                print("\(input.path) (\(image.width)x\(image.height)) -> \(destination.path) (\(result.width)x\(result.height)) in \(String(format: "%.2f", seconds)) s")
             } catch {
                 failures += 1
                 FileHandle.standardError.write(Data("\(input.path): \(error)\n".utf8))
