@@ -29,12 +29,12 @@ let package = Package(
         // 4. Imaging.
         .target(name: "Imaging", dependencies: ["CTurboJPEG", "CSPNG", "CWebP"]),
         // 5. Restoration pipeline.
-        .target(name: "Restoration", dependencies: ["Networks", "Imaging"]),
+        .target(name: "Restoration", dependencies: ["Networks", "Imaging", "TensorCore"]),
         // 6. CLI.
         .executableTarget(
             name: "FaceRestoreCLI",
             dependencies: [
-                "Restoration",
+                "Restoration", "Networks", "Imaging", "TensorCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -43,9 +43,9 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
-        .testTarget(name: "NetworksTests", dependencies: ["Networks", "TestSupport"]),
+        .testTarget(name: "NetworksTests", dependencies: ["Networks", "Checkpoints", "TestSupport"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "CSPNG", "TestSupport"]),
-        .testTarget(name: "RestorationTests", dependencies: ["Restoration", "TestSupport"]),
+        .testTarget(name: "RestorationTests", dependencies: ["Restoration", "Networks", "Imaging", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
