@@ -2,7 +2,7 @@ import Testing
 import TensorCore
 
 /// The feature-map ops added for RetinaFace: max pooling and PyTorch's legacy nearest resize.
-@Suite struct RetinaFaceOpsTests {
+@Suite struct PoolingAndResamplingTests {
     @Test func legacyNearestIndices() {
         // PyTorch: F.interpolate(arange(27), size=53, mode='nearest') picks floor(i * 27/53).
         let idx = Tensor.legacyNearestIndices(input: 27, output: 53)
