@@ -14,6 +14,23 @@ import TestSupport
     static let logitsMaxAbs = 1e-3
     static let marginBound: Float = 1e-3
     static let argmaxAgreement = 0.999
+    static let maskFromReferenceLabels = 1e-6
+    static let maskFromOwnLabels = 5e-3
+
+    /// The paste-back mask from the reference labels: Float64 blur, stored as float32.
+    @Test(.enabled(if: Fixtures.available("facelib/parsenet/mask_blurred.npy")))
+    func blurredMaskFromReferenceLabels() throws {
+        let labels = try NumpyArray(fixture: "\(Self.directory)/argmax.npy")
+        let expected = try NumpyArray(fixture: "\(Self.directory)/mask_blurred.npy")
+        #expect(labels.shape == [512, 512] && expected.shape == [512, 512])
+        let start = ContinuousClock.now
+        let mask = ParseNet.faceMask(labels: labels.ints, height: 512, width: 512)
+        print("timing ParseNet faceMask 512x512: \(ContinuousClock.now - start)")
+        let closeness = Closeness(mask.map(Float.init), expected.floats, absolute: Self.maskFromReferenceLabels)
+        print("parity ParseNet mask_blurred from reference argmax: max abs \(closeness.maxAbs) (tolerance \(Self.maskFromReferenceLabels)), mean abs \(closeness.meanAbs)")
+        #expect(closeness.isClose, "\(closeness)")
+        #expect(mask.allSatisfy { (0...1).contains($0) })
+    }
 
     static func network(_ algorithm: ConvAlgorithm) throws -> ParseNet {
         try ParseNet(syntheticManifest: Fixtures.url("\(directory)/manifest.json"), algorithm: algorithm)
@@ -43,8 +60,9 @@ import TestSupport
         let reference = try NumpyArray(fixture: "\(Self.directory)/argmax.npy")
         #expect(reference.shape == [512, 512])
         let (channels, plane) = (19, 512 * 512)
+        let labels = ParseNet.labels(fromLogits: mask)
         var mismatches = 0, unexplained = 0, smallestMismatchMargin = Float.infinity
-        var referenceMatchesLogits = true
+        var referenceMatchesLogits = true, labelDisagreements = 0
         for i in 0..<plane {
             var (best, bestValue) = (0, logits[i])
             var (refBest, top1, top2) = (0, expected.floats[i], -Float.infinity)
@@ -55,6 +73,7 @@ import TestSupport
                 if r > top1 { (refBest, top2, top1) = (ch, top1, r) } else if r > top2 { top2 = r }
             }
             if refBest != Int(reference.ints[i]) { referenceMatchesLogits = false }
+            if Int(labels[i]) != best { labelDisagreements += 1 }
             if best != Int(reference.ints[i]) {
                 mismatches += 1
                 let margin = top1 - top2
@@ -62,11 +81,19 @@ import TestSupport
                 if margin >= Self.marginBound { unexplained += 1 }
             }
         }
+        #expect(labelDisagreements == 0, "ParseNet.labels(fromLogits:) differs from the first-maximum argmax")
         #expect(referenceMatchesLogits, "argmax.npy is not the first-maximum argmax of logits.npy")
         let agreement = 1 - Double(mismatches) / Double(plane)
         print("parity ParseNet \(algorithm) argmax: \(mismatches) of \(plane) differ (agreement \(agreement), tolerance \(Self.argmaxAgreement)), \(unexplained) at reference margin >= \(Self.marginBound)")
         #expect(agreement >= Self.argmaxAgreement)
         #expect(unexplained == 0)
+
+        // The blurred face mask from our own labels (README: <= 5e-3; one flipped pixel moves it by <= 7e-4).
+        let blurred = try NumpyArray(fixture: "\(Self.directory)/mask_blurred.npy")
+        let ownMask = ParseNet.faceMask(labels: labels, height: 512, width: 512).map(Float.init)
+        let maskCloseness = Closeness(ownMask, blurred.floats, absolute: Self.maskFromOwnLabels)
+        print("parity ParseNet \(algorithm) mask_blurred from own argmax: max abs \(maskCloseness.maxAbs) (tolerance \(Self.maskFromOwnLabels))")
+        #expect(maskCloseness.isClose, "\(maskCloseness)")
 
         // Second output: compared through the sampled values and statistics in meta.json.
         #expect(image.shape == [1, 3, 512, 512])
