@@ -1,0 +1,92 @@
+import Checkpoints
+import Foundation
+import TensorCore
+
+/// The face-parsing network of CodeFormer's paste-back (`ParseNet(in_size=512, out_size=512,
+/// parsing_ch=19)` in sczhou/CodeFormer `facelib/parsing/parsenet.py`, release file
+/// `parsing_parsenet.pth`, a flat state dict).
+///
+/// `encoder.0` = ConvLayer(3 -> 64) without BN/activation, `encoder.1...4` = down residual blocks
+/// (64 -> 128 -> 256 -> 256 -> 256, /16), `body.0...` = residual blocks at 256 channels with a long
+/// skip (`feat + body(feat)`), `decoder.0...3` = up residual blocks (256 -> 256 -> 256 -> 128 -> 64),
+/// then `out_mask_conv` (19 parsing logits) and `out_img_conv` (3 channels), plain convs with bias.
+public final class ParseNet: @unchecked Sendable {
+    public let encoder0: ParseNetConvLayer
+    public let encoder: [ParseNetResidualBlock]
+    public let body: [ParseNetResidualBlock]
+    public let decoder: [ParseNetResidualBlock]
+    public let outMaskConv: ParseNetConvLayer
+    public let outImgConv: ParseNetConvLayer
+
+    public static let inChannels = 3
+    public static let baseChannels = 64
+    public static let encoderChannels = [64, 128, 256, 256, 256]
+    public static let decoderChannels = [256, 256, 256, 128, 64]
+    /// Input sides must be multiples of this (four stride-2 stages).
+    public static let sizeMultiple = 16
+
+    public let parsingChannels: Int
+
+    /// - Parameter algorithm: the convolution algorithm for every layer. Both meet the fixture
+    ///   tolerances (logits max abs <= 1e-3) with a wide margin on the synthetic-weights fixture:
+    ///   `.direct` max 2.0e-4 / mean 1.3e-5, 11 argmax flips (all at near-ties); `.gemm` max
+    ///   1.2e-4 / mean 8.1e-6, 6 flips (float64 vs float32 PyTorch: 8.7e-5, 6 flips). A forward pass
+    ///   at 512 x 512 is about 470 GFLOP; direct is the default (3.8-7 s on 2 shared cores, gemm
+    ///   5-7.5 s, both measured under load).
+    public init(_ store: ParameterStore, algorithm: ConvAlgorithm = .direct) throws {
+        let p = store.scope("")
+        encoder0 = try ParseNetConvLayer(
+            p.scope("encoder.0."), inChannels: Self.inChannels, outChannels: Self.baseChannels, scale: .none,
+            normalized: false, activated: false, algorithm: algorithm)
+        let enc = Self.encoderChannels
+        encoder = try (1..<enc.count).map {
+            try ParseNetResidualBlock(p.scope("encoder.\($0)."), inChannels: enc[$0 - 1], outChannels: enc[$0], scale: .down, algorithm: algorithm)
+        }
+        var depth = 0
+        while store.contains("body.\(depth).conv1.conv2d.weight") { depth += 1 }
+        let bodyChannels = enc[enc.count - 1]
+        body = try (0..<depth).map {
+            try ParseNetResidualBlock(p.scope("body.\($0)."), inChannels: bodyChannels, outChannels: bodyChannels, scale: .none, algorithm: algorithm)
+        }
+        let dec = Self.decoderChannels
+        decoder = try (1..<dec.count).map {
+            try ParseNetResidualBlock(p.scope("decoder.\($0 - 1)."), inChannels: dec[$0 - 1], outChannels: dec[$0], scale: .up, algorithm: algorithm)
+        }
+        let last = dec[dec.count - 1]
+        parsingChannels = try p.shape(of: "out_mask_conv.conv2d.weight").first ?? 0
+        outMaskConv = try ParseNetConvLayer(
+            p.scope("out_mask_conv."), inChannels: last, outChannels: parsingChannels, scale: .none,
+            normalized: false, activated: false, algorithm: algorithm)
+        outImgConv = try ParseNetConvLayer(
+            p.scope("out_img_conv."), inChannels: last, outChannels: 3, scale: .none,
+            normalized: false, activated: false, algorithm: algorithm)
+        try store.verifyAllUsed()
+    }
+
+    /// `(1, 3, H, W)` RGB in [-1, 1] (H, W multiples of 16; 512 x 512 in the pipeline) ->
+    /// `(mask: (1, 19, H, W) parsing logits, image: (1, 3, H, W))`, both contiguous.
+    public func callAsFunction(_ x: Tensor) -> (mask: Tensor, image: Tensor) {
+        precondition(x.rank == 4 && x.shape[1] == Self.inChannels, "ParseNet expects (n, 3, h, w), got \(x.shape)")
+        precondition(x.shape[2] % Self.sizeMultiple == 0 && x.shape[3] % Self.sizeMultiple == 0,
+                     "ParseNet needs sides that are multiples of \(Self.sizeMultiple), got \(x.shape)")
+        var feat = encoder0(x)
+        for block in encoder { feat = block(feat) }
+        var trunk = feat
+        for block in body { trunk = block(trunk) }
+        var y = feat + trunk
+        for block in decoder { y = block(y) }
+        return (outMaskConv(y).contiguous(), outImgConv(y).contiguous())
+    }
+}
+
+extension ParseNet {
+    /// Loads `parsing_parsenet.pth` (or any flat state dict of the same layout).
+    public convenience init(contentsOf url: URL, algorithm: ConvAlgorithm = .direct) throws {
+        try self.init(ParameterStore(CheckpointReader.load(url)), algorithm: algorithm)
+    }
+
+    /// Builds the network from a synthetic-weights manifest (benchmarks and parity tests).
+    public convenience init(syntheticManifest url: URL, algorithm: ConvAlgorithm = .direct) throws {
+        try self.init(ParameterStore(SyntheticWeights.load(manifest: url)), algorithm: algorithm)
+    }
+}

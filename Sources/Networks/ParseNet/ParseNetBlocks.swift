@@ -1,0 +1,107 @@
+import TensorCore
+
+/// Resampling of a ParseNet `ConvLayer` / `ResidualBlock` (`scale` in sczhou/CodeFormer
+/// `facelib/parsing/parsenet.py`).
+public enum ParseNetScale: Sendable {
+    case none
+    /// Stride-2 convolution.
+    case down
+    /// Nearest x2 upsampling before the padding.
+    case up
+}
+
+/// `ConvLayer` of sczhou/CodeFormer `facelib/parsing/parsenet.py`: [nearest x2 if up] ->
+/// ReflectionPad2d(1) -> 3x3 conv (stride 2 if down; bias only without BN) -> [BatchNorm, eval] ->
+/// [LeakyReLU(0.2)]. The BatchNorm is folded into the convolution at load time (Float64 math).
+public struct ParseNetConvLayer {
+    public let conv2d: Conv2d
+    public let scale: ParseNetScale
+    public let activation: FusedActivation
+
+    static let batchNormEpsilon = 1e-5
+    static let negativeSlope: Float = 0.2
+
+    /// - Parameters:
+    ///   - p: the layer's scope (`encoder.1.conv1.`); reads `conv2d.weight` and either `conv2d.bias`
+    ///     or `norm.norm.{weight,bias,running_mean,running_var,num_batches_tracked}`.
+    ///   - normalized: `norm_type='bn'` (else no BN and a conv bias).
+    ///   - activated: `relu_type='LeakyReLU'`.
+    public init(
+        _ p: ParameterScope, inChannels: Int, outChannels: Int, scale: ParseNetScale,
+        normalized: Bool, activated: Bool, algorithm: ConvAlgorithm
+    ) throws {
+        let stride = scale == .down ? 2 : 1
+        let weight = try p.tensor("conv2d.weight", shape: [outChannels, inChannels, 3, 3])
+        if normalized {
+            let n = p.scope("norm.norm.")
+            let gamma = try n.tensor("weight", shape: [outChannels])
+            let beta = try n.tensor("bias", shape: [outChannels])
+            let mean = try n.tensor("running_mean", shape: [outChannels])
+            let variance = try n.tensor("running_var", shape: [outChannels])
+            // A counter only used in training mode; taken so strict loading accepts it.
+            if n.contains("num_batches_tracked") { _ = try n.tensor("num_batches_tracked") }
+            let (w, b) = Self.foldBatchNorm(weight: weight, gamma: gamma, beta: beta, mean: mean, variance: variance)
+            conv2d = Conv2d(weight: w, bias: b, stride: stride, padding: .symmetric(0), algorithm: algorithm)
+        } else {
+            let bias = try p.tensor("conv2d.bias", shape: [outChannels])
+            conv2d = Conv2d(weight: weight, bias: bias, stride: stride, padding: .symmetric(0), algorithm: algorithm)
+        }
+        self.scale = scale
+        activation = activated ? .leakyReLU(Self.negativeSlope) : .none
+    }
+
+    /// `w' = w * g`, `b' = beta - mean * g` with `g = gamma / sqrt(var + eps)` (the conv has no bias).
+    static func foldBatchNorm(weight: Tensor, gamma: Tensor, beta: Tensor, mean: Tensor, variance: Tensor) -> (Tensor, Tensor) {
+        let weight = weight.contiguous()
+        let (gamma, beta, mean, variance) = (gamma.contiguous(), beta.contiguous(), mean.contiguous(), variance.contiguous())
+        let outChannels = weight.shape[0]
+        let perChannel = weight.elementCount / outChannels
+        var w = [Float](repeating: 0, count: weight.elementCount)
+        var b = [Float](repeating: 0, count: outChannels)
+        for o in 0..<outChannels {
+            let g = Double(gamma.data[o]) / (Double(variance.data[o]) + batchNormEpsilon).squareRoot()
+            for i in 0..<perChannel {
+                w[o * perChannel + i] = Float(Double(weight.data[o * perChannel + i]) * g)
+            }
+            b[o] = Float(Double(beta.data[o]) - Double(mean.data[o]) * g)
+        }
+        return (Tensor(shape: weight.shape, values: w), Tensor(shape: [outChannels], values: b))
+    }
+
+    /// `residual + layer(x)` when `residual` is given (the sum fused into the convolution).
+    public func callAsFunction(_ x: Tensor, residual: Tensor? = nil) -> Tensor {
+        let scaled = scale == .up ? x.upsampledNearest(factor: 2) : x
+        return conv2d(scaled.reflectionPadded(1), activation: activation, residual: residual)
+    }
+}
+
+/// `ResidualBlock` of sczhou/CodeFormer `facelib/parsing/parsenet.py`:
+/// `shortcut_func(x) + conv2(conv1(x))`; the shortcut is the identity for an unscaled block with
+/// equal channels, else a plain ConvLayer (bias, no BN, no activation). conv1 has BN + LeakyReLU,
+/// conv2 BN only; a down block strides in conv2, an up block upsamples in conv1.
+public struct ParseNetResidualBlock {
+    public let shortcutFunc: ParseNetConvLayer?
+    public let conv1: ParseNetConvLayer
+    public let conv2: ParseNetConvLayer
+
+    public init(_ p: ParameterScope, inChannels: Int, outChannels: Int, scale: ParseNetScale, algorithm: ConvAlgorithm) throws {
+        if scale == .none && inChannels == outChannels {
+            shortcutFunc = nil
+        } else {
+            shortcutFunc = try ParseNetConvLayer(
+                p.scope("shortcut_func."), inChannels: inChannels, outChannels: outChannels, scale: scale,
+                normalized: false, activated: false, algorithm: algorithm)
+        }
+        conv1 = try ParseNetConvLayer(
+            p.scope("conv1."), inChannels: inChannels, outChannels: outChannels, scale: scale == .up ? .up : .none,
+            normalized: true, activated: true, algorithm: algorithm)
+        conv2 = try ParseNetConvLayer(
+            p.scope("conv2."), inChannels: outChannels, outChannels: outChannels, scale: scale == .down ? .down : .none,
+            normalized: true, activated: false, algorithm: algorithm)
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        let shortcut = shortcutFunc.map { $0(x) } ?? x
+        return conv2(conv1(x), residual: shortcut)
+    }
+}

@@ -1,0 +1,177 @@
+import Checkpoints
+import Foundation
+import Networks
+import Testing
+import TensorCore
+import TestSupport
+
+/// Parity of ParseNet with the official PyTorch network on `fixtures/facelib/parsenet` (synthetic
+/// weights). Tolerances from `facelib/README.md`: logits max abs <= 1e-3 (float64 differs from the
+/// float32 reference by 9e-5); argmax >= 99.9 % equal, every mismatch at a pixel whose reference
+/// top-1/top-2 margin is < 1e-3.
+@Suite(.serialized) struct ParseNetParityTests {
+    static let directory = "facelib/parsenet"
+    static let logitsMaxAbs = 1e-3
+    static let marginBound: Float = 1e-3
+    static let argmaxAgreement = 0.999
+    static let maskFromReferenceLabels = 1e-6
+    static let maskFromOwnLabels = 5e-3
+
+    /// The paste-back mask from the reference labels: Float64 blur, stored as float32.
+    @Test(.enabled(if: Fixtures.available("facelib/parsenet/mask_blurred.npy")))
+    func blurredMaskFromReferenceLabels() throws {
+        let labels = try NumpyArray(fixture: "\(Self.directory)/argmax.npy")
+        let expected = try NumpyArray(fixture: "\(Self.directory)/mask_blurred.npy")
+        #expect(labels.shape == [512, 512] && expected.shape == [512, 512])
+        let start = ContinuousClock.now
+        let mask = ParseNet.faceMask(labels: labels.ints, height: 512, width: 512)
+        print("timing ParseNet faceMask 512x512: \(ContinuousClock.now - start)")
+        let closeness = Closeness(mask.map(Float.init), expected.floats, absolute: Self.maskFromReferenceLabels)
+        print("parity ParseNet mask_blurred from reference argmax: max abs \(closeness.maxAbs) (tolerance \(Self.maskFromReferenceLabels)), mean abs \(closeness.meanAbs)")
+        #expect(closeness.isClose, "\(closeness)")
+        #expect(mask.allSatisfy { (0...1).contains($0) })
+    }
+
+    static func network(_ algorithm: ConvAlgorithm) throws -> ParseNet {
+        try ParseNet(syntheticManifest: Fixtures.url("\(directory)/manifest.json"), algorithm: algorithm)
+    }
+
+    @Test(.enabled(if: Fixtures.available("facelib/parsenet/manifest.json")),
+          arguments: [ConvAlgorithm.direct, .gemm])
+    func logitsArgmaxAndImage(algorithm: ConvAlgorithm) throws {
+        let network = try Self.network(algorithm)
+        #expect(network.body.count == 10 && network.parsingChannels == 19)
+        let input = try NumpyArray(fixture: "\(Self.directory)/input.npy").tensor
+        _ = network(input)  // warm-up: oneDNN primitives are created on first use
+        let start = ContinuousClock.now
+        let (mask, image) = network(input)
+        print("timing ParseNet \(algorithm) forward 512x512: \(ContinuousClock.now - start)")
+
+        // Logits.
+        let expected = try NumpyArray(fixture: "\(Self.directory)/logits.npy")
+        #expect(mask.shape == expected.shape && expected.shape == [1, 19, 512, 512])
+        guard mask.shape == expected.shape else { return }
+        let logits = mask.toArray()
+        let closeness = Closeness(logits, expected.floats, absolute: Self.logitsMaxAbs)
+        print("parity ParseNet \(algorithm) logits: max abs \(closeness.maxAbs) (tolerance \(Self.logitsMaxAbs)), mean abs \(closeness.meanAbs)")
+        #expect(closeness.isClose, "\(closeness)")
+
+        // Argmax: mismatches only at near-ties of the reference.
+        let reference = try NumpyArray(fixture: "\(Self.directory)/argmax.npy")
+        #expect(reference.shape == [512, 512])
+        let (channels, plane) = (19, 512 * 512)
+        let labels = ParseNet.labels(fromLogits: mask)
+        var mismatches = 0, unexplained = 0, smallestMismatchMargin = Float.infinity
+        var referenceMatchesLogits = true, labelDisagreements = 0
+        for i in 0..<plane {
+            var (best, bestValue) = (0, logits[i])
+            var (refBest, top1, top2) = (0, expected.floats[i], -Float.infinity)
+            for ch in 1..<channels {
+                let v = logits[ch * plane + i]
+                if v > bestValue { (best, bestValue) = (ch, v) }
+                let r = expected.floats[ch * plane + i]
+                if r > top1 { (refBest, top2, top1) = (ch, top1, r) } else if r > top2 { top2 = r }
+            }
+            if refBest != Int(reference.ints[i]) { referenceMatchesLogits = false }
+            if Int(labels[i]) != best { labelDisagreements += 1 }
+            if best != Int(reference.ints[i]) {
+                mismatches += 1
+                let margin = top1 - top2
+                smallestMismatchMargin = min(smallestMismatchMargin, margin)
+                if margin >= Self.marginBound { unexplained += 1 }
+            }
+        }
+        #expect(labelDisagreements == 0, "ParseNet.labels(fromLogits:) differs from the first-maximum argmax")
+        #expect(referenceMatchesLogits, "argmax.npy is not the first-maximum argmax of logits.npy")
+        let agreement = 1 - Double(mismatches) / Double(plane)
+        print("parity ParseNet \(algorithm) argmax: \(mismatches) of \(plane) differ (agreement \(agreement), tolerance \(Self.argmaxAgreement)), \(unexplained) at reference margin >= \(Self.marginBound)")
+        #expect(agreement >= Self.argmaxAgreement)
+        #expect(unexplained == 0)
+
+        // The blurred face mask from our own labels (README: <= 5e-3; one flipped pixel moves it by <= 7e-4).
+        let blurred = try NumpyArray(fixture: "\(Self.directory)/mask_blurred.npy")
+        let ownMask = ParseNet.faceMask(labels: labels, height: 512, width: 512).map(Float.init)
+        let maskCloseness = Closeness(ownMask, blurred.floats, absolute: Self.maskFromOwnLabels)
+        print("parity ParseNet \(algorithm) mask_blurred from own argmax: max abs \(maskCloseness.maxAbs) (tolerance \(Self.maskFromOwnLabels))")
+        #expect(maskCloseness.isClose, "\(maskCloseness)")
+
+        // Second output: compared through the sampled values and statistics in meta.json.
+        #expect(image.shape == [1, 3, 512, 512])
+        let meta = try JSONSerialization.jsonObject(with: Data(contentsOf: Fixtures.url("\(Self.directory)/meta.json"))) as? [String: Any]
+        let outputs = meta?["outputs"] as? [String: Any]
+        let imageMeta = try #require(outputs?["out_img (second output, unused by paste-back)"] as? [String: Any])
+        let indices = try #require(imageMeta["sample_flat_index"] as? [Int])
+        let samples = try #require(imageMeta["sample_values"] as? [Double])
+        let values = image.toArray()
+        var worstSample = 0.0
+        for (index, value) in zip(indices, samples) { worstSample = max(worstSample, abs(Double(values[index]) - value)) }
+        let mean = values.reduce(0.0) { $0 + Double($1) } / Double(values.count)
+        let std = (values.reduce(0.0) { $0 + pow(Double($1) - mean, 2) } / Double(values.count)).squareRoot()
+        let refMean = try #require(imageMeta["mean"] as? Double), refStd = try #require(imageMeta["std"] as? Double)
+        print("parity ParseNet \(algorithm) out_img: samples max abs \(worstSample), mean \(mean) vs \(refMean), std \(std) vs \(refStd)")
+        #expect(worstSample <= Self.logitsMaxAbs)
+        #expect(abs(mean - refMean) <= 1e-4 && abs(std - refStd) <= 1e-4)
+    }
+}
+
+/// Strict loading of ParseNet checkpoints: errors name the tensor.
+@Suite struct ParseNetLoadingTests {
+    static let manifest = "facelib/parsenet/manifest.json"
+
+    static func tensors() throws -> (tensors: [String: Tensor], keys: [String]) {
+        let stateDict = try SyntheticWeights.load(manifest: Fixtures.url(manifest))
+        var tensors: [String: Tensor] = [:]
+        for key in stateDict.keys { tensors[key] = stateDict[key] }
+        return (tensors, stateDict.keys)
+    }
+
+    @Test(.enabled(if: Fixtures.available(manifest)))
+    func loadsEveryTensor() throws {
+        let network = try ParseNet(syntheticManifest: Fixtures.url(Self.manifest))
+        #expect(network.encoder.count == 4 && network.body.count == 10 && network.decoder.count == 4)
+        #expect(network.parsingChannels == 19)
+    }
+
+    @Test(.enabled(if: Fixtures.available(manifest)))
+    func misShapedTensorIsNamedWithBothShapes() throws {
+        var (tensors, keys) = try Self.tensors()
+        let victim = "decoder.2.conv1.conv2d.weight"
+        #expect(tensors[victim]?.shape == [128, 256, 3, 3])
+        tensors[victim] = Tensor(zeros: [128, 128, 3, 3])
+        #expect(throws: ModelLoadingError.shapeMismatch(file: "parsenet", key: victim, expected: [128, 256, 3, 3], actual: [128, 128, 3, 3])) {
+            try ParseNet(ParameterStore(tensors: tensors, keys: keys, source: "parsenet"))
+        }
+    }
+
+    @Test(.enabled(if: Fixtures.available(manifest)))
+    func misShapedBatchNormIsNamed() throws {
+        var (tensors, keys) = try Self.tensors()
+        let victim = "body.3.conv2.norm.norm.running_var"
+        tensors[victim] = Tensor(zeros: [255])
+        #expect(throws: ModelLoadingError.shapeMismatch(file: "parsenet", key: victim, expected: [256], actual: [255])) {
+            try ParseNet(ParameterStore(tensors: tensors, keys: keys, source: "parsenet"))
+        }
+    }
+
+    @Test(.enabled(if: Fixtures.available(manifest)))
+    func missingTensorIsNamed() throws {
+        var (tensors, keys) = try Self.tensors()
+        let victim = "encoder.2.shortcut_func.conv2d.bias"
+        tensors[victim] = nil
+        keys.removeAll { $0 == victim }
+        #expect(throws: ModelLoadingError.missingKey(file: "parsenet", key: victim)) {
+            try ParseNet(ParameterStore(tensors: tensors, keys: keys, source: "parsenet"))
+        }
+    }
+
+    @Test(.enabled(if: Fixtures.available(manifest)))
+    func unexpectedTensorIsRefused() throws {
+        var (tensors, keys) = try Self.tensors()
+        // A body block with an identity shortcut must not have shortcut weights.
+        tensors["body.0.shortcut_func.conv2d.weight"] = Tensor(zeros: [256, 256, 3, 3])
+        keys.append("body.0.shortcut_func.conv2d.weight")
+        #expect(throws: ModelLoadingError.unusedKeys(file: "parsenet", keys: ["body.0.shortcut_func.conv2d.weight"])) {
+            try ParseNet(ParameterStore(tensors: tensors, keys: keys, source: "parsenet"))
+        }
+    }
+}
