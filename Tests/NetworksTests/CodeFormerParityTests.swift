@@ -35,11 +35,7 @@ import TestSupport
     }
 
     static func compare(_ actual: Tensor, _ fixture: String, maxAbs: Double, meanAbs: Double) throws {
-        let expected = try NumpyArray(fixture: fixture)
-        #expect(actual.shape == expected.shape, "\(fixture): shape")
-        let closeness = Closeness(actual.toArray(), expected.floats, absolute: maxAbs)
-        print("parity \(fixture): max abs \(closeness.maxAbs) (tolerance \(maxAbs)), mean abs \(closeness.meanAbs) (tolerance \(meanAbs))")
-        #expect(closeness.within(maxAbs: maxAbs, meanAbs: meanAbs), "\(fixture): \(closeness)")
+        try expectMatchesFixture(actual, fixture, maxAbs: maxAbs, meanAbs: meanAbs)
     }
 
     static func indices(_ fixture: String) throws -> [Int] {

@@ -13,12 +13,7 @@ import TestSupport
     static let tinyMaxAbs = 1e-5, tinyMeanAbs = 1e-6
 
     static func compare(_ actual: Tensor, _ fixture: String, maxAbs: Double, meanAbs: Double) throws {
-        let expected = try NumpyArray(fixture: fixture)
-        #expect(actual.shape == expected.shape, "\(fixture): shape \(actual.shape) vs \(expected.shape)")
-        guard actual.shape == expected.shape else { return }
-        let closeness = Closeness(actual.toArray(), expected.floats, absolute: maxAbs)
-        print("parity \(fixture): max abs \(closeness.maxAbs) (tolerance \(maxAbs)), mean abs \(closeness.meanAbs) (tolerance \(meanAbs))")
-        #expect(closeness.within(maxAbs: maxAbs, meanAbs: meanAbs), "\(fixture): \(closeness)")
+        try expectMatchesFixture(actual, fixture, maxAbs: maxAbs, meanAbs: meanAbs)
     }
 
     // MARK: Tiny checkpoints (2 blocks, 16 features, 8 growth channels)

@@ -34,12 +34,7 @@ import TestSupport
     }
 
     static func compareRaw(_ actual: Tensor, _ fixture: String) throws {
-        let expected = try NumpyArray(fixture: fixture)
-        #expect(actual.shape == expected.shape, "\(fixture): shape \(actual.shape) vs \(expected.shape)")
-        guard actual.shape == expected.shape else { return }
-        let closeness = Closeness(actual.toArray(), expected.floats, absolute: fullMaxAbs)
-        print("parity \(fixture): max abs \(closeness.maxAbs) (tolerance \(fullMaxAbs)), mean abs \(closeness.meanAbs) (tolerance \(fullMeanAbs))")
-        #expect(closeness.within(maxAbs: fullMaxAbs, meanAbs: fullMeanAbs), "\(fixture): \(closeness)")
+        try expectMatchesFixture(actual, fixture, maxAbs: fullMaxAbs, meanAbs: fullMeanAbs)
     }
 
     static func comparePNG(_ actual: Image, _ fixture: String) throws {
