@@ -74,13 +74,8 @@ enum Safetensors {
                 throw malformed("\(key): data_offsets [\(begin), \(end)] outside the \(dataLength)-byte data block")
             }
             guard info.shape.allSatisfy({ $0 >= 0 }) else { throw malformed("\(key): negative dimension in \(info.shape)") }
-            var count = 1
-            for extent in info.shape {
-                let (product, overflow) = count.multipliedReportingOverflow(by: extent)
-                guard !overflow, product <= TensorMaterializer.maximumElementCount else {
-                    throw malformed("\(key): shape \(info.shape) is too large")
-                }
-                count = product
+            guard let count = TensorMaterializer.checkedElementCount(info.shape) else {
+                throw malformed("\(key): shape \(info.shape) is too large")
             }
             guard count * dtype.byteSize == end - begin else {
                 throw malformed("\(key): shape \(info.shape) of \(info.dtype) needs \(count * dtype.byteSize) bytes, offsets span \(end - begin)")

@@ -41,13 +41,8 @@ public enum SyntheticWeights {
         var stateDict = StateDict(source: file)
         for entry in manifest.tensors {
             guard entry.shape.allSatisfy({ $0 >= 0 }) else { throw malformed("\(entry.name): negative dimension") }
-            var count = 1
-            for extent in entry.shape {
-                let (product, overflow) = count.multipliedReportingOverflow(by: extent)
-                guard !overflow, product <= TensorMaterializer.maximumElementCount else {
-                    throw malformed("\(entry.name): shape \(entry.shape) is too large")
-                }
-                count = product
+            guard let count = TensorMaterializer.checkedElementCount(entry.shape) else {
+                throw malformed("\(entry.name): shape \(entry.shape) is too large")
             }
             let tensor = Tensor(zeros: entry.shape)
             let dtype: StorageDType

@@ -9,6 +9,18 @@ enum TensorMaterializer {
     /// Limit for tensors whose elements overlap in storage (256 MiB as float32).
     static let maximumOverlappingElementCount = 1 << 26
 
+    /// The element count of `shape` (non-negative extents), or nil when it overflows or exceeds
+    /// `maximumElementCount`.
+    static func checkedElementCount(_ shape: [Int]) -> Int? {
+        var count = 1
+        for extent in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: extent)
+            guard !overflow, product <= maximumElementCount else { return nil }
+            count = product
+        }
+        return count
+    }
+
     /// - Parameters:
     ///   - storageBytes: the whole root storage the reference points into.
     static func materialize(_ reference: TensorReference, key: String, file: String,
@@ -25,12 +37,7 @@ enum TensorMaterializer {
         }
         guard reference.storageOffset >= 0 else { throw invalid("negative storage offset \(reference.storageOffset)") }
 
-        var count = 1
-        for extent in size {
-            let (product, overflow) = count.multipliedReportingOverflow(by: extent)
-            guard !overflow, product <= maximumElementCount else { throw invalid("size \(size) is too large") }
-            count = product
-        }
+        guard let count = checkedElementCount(size) else { throw invalid("size \(size) is too large") }
         if count == 0 { return (Tensor(zeros: size), dtype) }
 
         // Highest element index touched, relative to the start of the root storage.

@@ -110,7 +110,7 @@ extension Tensor {
         let other = rhs.withLayout(lhs.layout)
         let out = Tensor(uninitialized: lhs.shape, layout: lhs.layout)
         let count = Tensor.storageCount(shape: lhs.shape, layout: lhs.layout)
-        elementwise(count) { range in
+        parallelForChunks(count) { range in
             for i in range { out.data[i] = lhs.data[i] + other.data[i] }
         }
         return out
@@ -123,16 +123,9 @@ extension Tensor {
         if factor == 1 { return self }
         let count = Tensor.storageCount(shape: shape, layout: layout)
         let values = data
-        Tensor.elementwise(count) { range in
+        parallelForChunks(count) { range in
             for i in range { values[i] *= factor }
         }
         return self
-    }
-
-    /// Splits `count` elements into contiguous chunks for parallel element-wise loops.
-    static func elementwise(_ count: Int, _ body: (Range<Int>) -> Void) {
-        let chunk = 1 << 16
-        let chunks = (count + chunk - 1) / chunk
-        parallelFor(chunks) { i in body(i * chunk..<min(count, (i + 1) * chunk)) }
     }
 }

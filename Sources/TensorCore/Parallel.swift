@@ -25,6 +25,12 @@ public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
     }
 }
 
+/// Runs `body` over `0..<count` split into contiguous ranges of `chunk` elements, on all cores: the
+/// shape of every element-wise loop over a tensor's storage.
+public func parallelForChunks(_ count: Int, chunk: Int = 1 << 16, _ body: (Range<Int>) -> Void) {
+    parallelFor((count + chunk - 1) / chunk) { i in body(i * chunk..<min(count, (i + 1) * chunk)) }
+}
+
 /// Carries a value the compiler cannot prove thread-safe across a concurrency boundary; used where
 /// the work is split into disjoint index ranges by construction.
 struct UncheckedSendable<Value>: @unchecked Sendable {

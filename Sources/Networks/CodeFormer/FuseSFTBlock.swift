@@ -28,10 +28,8 @@ public struct FuseSFTBlock {
         let out = Tensor(uninitialized: dec.shape, layout: dec.layout)
         let count = Tensor.storageCount(shape: dec.shape, layout: dec.layout)
         let (d, sp, tp, o) = (dec.data, s.data, t.data, out.data)
-        parallelFor((count + 65535) / 65536) { chunk in
-            for i in chunk * 65536..<min(count, (chunk + 1) * 65536) {
-                o[i] = d[i] + w * (d[i] * sp[i] + tp[i])
-            }
+        parallelForChunks(count) { range in
+            for i in range { o[i] = d[i] + w * (d[i] * sp[i] + tp[i]) }
         }
         return out
     }

@@ -23,8 +23,8 @@ extension ParseNet {
         var labels = [Int32](repeating: 0, count: plane)
         labels.withUnsafeMutableBufferPointer { out in
             let out = UncheckedPointer(out.baseAddress!)
-            parallelFor((plane + 4095) / 4096) { chunk in
-                for i in chunk * 4096..<min(plane, (chunk + 1) * 4096) {
+            parallelForChunks(plane, chunk: 4096) { range in
+                for i in range {
                     var (best, bestValue) = (0, x.data[i])
                     for ch in 1..<channels where x.data[ch * plane + i] > bestValue {
                         (best, bestValue) = (ch, x.data[ch * plane + i])
