@@ -13,12 +13,21 @@ public struct ModelFiles: Sendable {
 
     public enum Model: String, CaseIterable, Sendable {
         case codeformer
+        /// RetinaFace ResNet-50, the demo's face detector.
+        case detectionResNet50
+        /// RetinaFace MobileNet-0.25, the small detector.
+        case detectionMobileNet
+        /// ParseNet, the face parser paste-back uses for its mask.
+        case parsing
         /// Real-ESRGAN x2plus, the demo's background / face upsampler.
         case realesrganX2plus
 
         public var fileName: String {
             switch self {
             case .codeformer: "codeformer.pth"
+            case .detectionResNet50: "detection_Resnet50_Final.pth"
+            case .detectionMobileNet: "detection_mobilenet0.25_Final.pth"
+            case .parsing: "parsing_parsenet.pth"
             case .realesrganX2plus: "RealESRGAN_x2plus.pth"
             }
         }
@@ -27,20 +36,20 @@ public struct ModelFiles: Sendable {
         var upstreamFolder: String {
             switch self {
             case .codeformer: "CodeFormer"
+            case .detectionResNet50, .detectionMobileNet, .parsing: "facelib"
             case .realesrganX2plus: "realesrgan"
             }
         }
 
         public var releaseURL: String {
-            switch self {
-            case .codeformer: "https://github.com/sczhou/CodeFormer/releases/download/v0.1.0/codeformer.pth"
-            case .realesrganX2plus: "https://github.com/sczhou/CodeFormer/releases/download/v0.1.0/RealESRGAN_x2plus.pth"
-            }
+            "https://github.com/sczhou/CodeFormer/releases/download/v0.1.0/\(fileName)"
         }
 
         public var license: String {
             switch self {
             case .codeformer: "NTU S-Lab License 1.0 (non-commercial use only)"
+            case .detectionResNet50, .detectionMobileNet: "MIT (Pytorch_Retinaface), distributed with the CodeFormer release"
+            case .parsing: "distributed with the CodeFormer release (from facexlib / PSFRGAN); non-commercial terms of the release apply"
             case .realesrganX2plus: "BSD-3-Clause (Real-ESRGAN)"
             }
         }
@@ -64,11 +73,14 @@ public struct ModelFiles: Sendable {
 
 public enum RestorationError: Error, CustomStringConvertible, Equatable {
     case modelMissing(model: String, directory: String, releaseURL: String, license: String)
+    case notImplemented(String)
 
     public var description: String {
         switch self {
         case .modelMissing(let model, let directory, let url, let license):
-            "\(model) not found in \(directory). Download it from \(url) (\(license)) into that folder, or point --models / FACERESTORE_MODELS at the folder that has it."
+            "\(model) not found in \(directory). Run `facerestore models download` or download it from \(url) (\(license)) into that folder, or point --models / FACERESTORE_MODELS at the folder that has it."
+        case .notImplemented(let what):
+            "\(what) is not available yet"
         }
     }
 }

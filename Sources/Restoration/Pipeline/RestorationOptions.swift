@@ -1,0 +1,49 @@
+/// What a caller can ask of a whole-photo restoration: the five API parameters plus the official
+/// CLI's options. Defaults are the API's (`../shared/API.md`) and the demo's.
+public struct RestorationOptions: Sendable, Equatable {
+    /// CodeFormer fidelity weight w in [0, 1].
+    public var fidelity: Float = 0.5
+    /// Final scale of the whole image: 1, 2 or 4.
+    public var upscale: Int = 2
+    /// Upsample the background with Real-ESRGAN instead of a bilinear resize.
+    public var backgroundEnhance = false
+    /// Upsample the restored faces with Real-ESRGAN before pasting them back.
+    public var faceUpsample = false
+    /// Keep only the detected face nearest the image centre.
+    public var onlyCenterFace = false
+    /// Draw the detected face boxes on the result.
+    public var drawBox = false
+    /// The input is a cropped, aligned face (`--has_aligned`): no detection, no paste-back.
+    public var hasAligned = false
+    /// Intersect the paste-back mask with ParseNet's face mask (the demo does).
+    public var useParse = true
+    /// The demo's large-image rules, on the size of the decoded file.
+    public var limits = LargeImageLimits()
+
+    public init(fidelity: Float = 0.5, upscale: Int = 2, backgroundEnhance: Bool = false, faceUpsample: Bool = false,
+                onlyCenterFace: Bool = false, drawBox: Bool = false, hasAligned: Bool = false, useParse: Bool = true,
+                limits: LargeImageLimits = LargeImageLimits()) {
+        self.fidelity = fidelity
+        self.upscale = upscale
+        self.backgroundEnhance = backgroundEnhance
+        self.faceUpsample = faceUpsample
+        self.onlyCenterFace = onlyCenterFace
+        self.drawBox = drawBox
+        self.hasAligned = hasAligned
+        self.useParse = useParse
+        self.limits = limits
+    }
+}
+
+/// The demo's memory guards (`web-demos/hugging_face/app.py`): upscale above 2 is lowered to 2 when the
+/// longer side exceeds `reduceToTwoAbove`; above `reduceToOneAbove` upscale becomes 1 and both
+/// Real-ESRGAN options are switched off. `nil` disables a rule.
+public struct LargeImageLimits: Sendable, Equatable {
+    public var reduceToTwoAbove: Int? = 1000
+    public var reduceToOneAbove: Int? = 1500
+
+    public init(reduceToTwoAbove: Int? = 1000, reduceToOneAbove: Int? = 1500) {
+        self.reduceToTwoAbove = reduceToTwoAbove
+        self.reduceToOneAbove = reduceToOneAbove
+    }
+}
