@@ -73,12 +73,15 @@ public struct ModelFiles: Sendable {
 
 public enum RestorationError: Error, CustomStringConvertible, Equatable {
     case modelMissing(model: String, directory: String, releaseURL: String, license: String)
+    case modelFileUnreadable(path: String, reason: String)
     case notImplemented(String)
 
     public var description: String {
         switch self {
         case .modelMissing(let model, let directory, let url, let license):
             "\(model) not found in \(directory). Run `facerestore models download` or download it from \(url) (\(license)) into that folder, or point --models / FACERESTORE_MODELS at the folder that has it."
+        case .modelFileUnreadable(let path, let reason):
+            "cannot use the model file \(path): \(reason)"
         case .notImplemented(let what):
             "\(what) is not available yet"
         }

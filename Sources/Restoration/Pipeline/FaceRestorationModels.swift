@@ -14,7 +14,9 @@ public final class FaceRestorationModels: @unchecked Sendable {
     public let files: ModelFiles
 
     public init(codeformer: CodeFormer?, detector: RetinaFace?, parser: ParseNet?, upsampler: RealESRGANer?,
-                files: ModelFiles, problems: [ModelFiles.Model: String] = [:]) {
+                files: ModelFiles, problems: [ModelFiles.Model: String] = [:],
+                detectorModel: ModelFiles.Model = .detectionResNet50) {
+        self.detectorModel = detectorModel
         self.codeformer = codeformer
         self.detector = detector
         self.parser = parser
@@ -36,34 +38,46 @@ public final class FaceRestorationModels: @unchecked Sendable {
 
     /// Loads every model found in `files` by its official file name. A missing or broken file is
     /// recorded in `problems` instead of failing, so the caller can serve what works.
-    public static func load(from files: ModelFiles, detector choice: DetectorChoice = .automatic) -> FaceRestorationModels {
+    ///
+    /// - Parameter overrides: files to use instead of the official names (e.g. `--codeformer PATH`);
+    ///   a `.json` file is a synthetic-weights manifest (tests and benchmarks).
+    public static func load(from files: ModelFiles, detector choice: DetectorChoice = .automatic,
+                            overrides: [ModelFiles.Model: URL] = [:]) -> FaceRestorationModels {
         var problems: [ModelFiles.Model: String] = [:]
-        func load<T>(_ model: ModelFiles.Model, _ make: (URL) throws -> T) -> T? {
+        func load<T>(_ model: ModelFiles.Model, file: (URL) throws -> T, manifest: (URL) throws -> T) -> T? {
             do {
-                return try make(try files.require(model))
+                if let url = overrides[model] {
+                    guard FileManager.default.fileExists(atPath: url.path) else {
+                        throw RestorationError.modelFileUnreadable(path: url.path, reason: "no such file")
+                    }
+                    return try url.pathExtension.lowercased() == "json" ? manifest(url) : file(url)
+                }
+                return try file(try files.require(model))
             } catch {
                 problems[model] = "\(error)"
                 return nil
             }
         }
-        let codeformer = load(.codeformer) { try CodeFormer(contentsOf: $0) }
-        let detectorModels: [ModelFiles.Model] = switch choice {
-        case .automatic: files.locate(.detectionResNet50) != nil || files.locate(.detectionMobileNet) == nil
-            ? [.detectionResNet50] : [.detectionMobileNet]
-        case .resnet50: [.detectionResNet50]
-        case .mobilenet: [.detectionMobileNet]
+        let codeformer = load(.codeformer, file: { try CodeFormer(contentsOf: $0) }, manifest: { try CodeFormer(syntheticManifest: $0) })
+        let detectorModel: ModelFiles.Model = switch choice {
+        case .automatic:
+            overrides[.detectionMobileNet] != nil
+                || (overrides[.detectionResNet50] == nil && files.locate(.detectionResNet50) == nil && files.locate(.detectionMobileNet) != nil)
+                ? .detectionMobileNet : .detectionResNet50
+        case .resnet50: .detectionResNet50
+        case .mobilenet: .detectionMobileNet
         }
-        let detector = load(detectorModels[0]) { try RetinaFace(contentsOf: $0) }
-        let parser = load(.parsing) { try ParseNet(contentsOf: $0) }
-        let upsampler = load(.realesrganX2plus) {
-            RealESRGANer(network: try RRDBNet(contentsOf: $0), tile: upsamplerTile, tilePad: upsamplerTilePad, prePad: 0)
+        let detector = load(detectorModel, file: { try RetinaFace(contentsOf: $0) }, manifest: { try RetinaFace(syntheticManifest: $0) })
+        let parser = load(.parsing, file: { try ParseNet(contentsOf: $0) }, manifest: { try ParseNet(syntheticManifest: $0) })
+        func upsampler(_ network: RRDBNet) -> RealESRGANer {
+            RealESRGANer(network: network, tile: upsamplerTile, tilePad: upsamplerTilePad, prePad: 0)
         }
-        return FaceRestorationModels(codeformer: codeformer, detector: detector, parser: parser, upsampler: upsampler,
-                                     files: files, problems: problems)
+        let realesrgan = load(.realesrganX2plus, file: { upsampler(try RRDBNet(contentsOf: $0)) },
+                              manifest: { upsampler(try RRDBNet(syntheticManifest: $0)) })
+        return FaceRestorationModels(codeformer: codeformer, detector: detector, parser: parser, upsampler: realesrgan,
+                                     files: files, problems: problems, detectorModel: detectorModel)
     }
 
     /// The detector file this set uses or would use.
-    public var detectorModel: ModelFiles.Model {
-        detector?.backbone == .mobileNet025 || (detector == nil && problems[.detectionMobileNet] != nil) ? .detectionMobileNet : .detectionResNet50
-    }
+    public let detectorModel: ModelFiles.Model
 }
