@@ -1,3 +1,4 @@
+import CDNNL
 import Foundation
 
 /// How a tensor's elements are laid out in memory.
@@ -136,15 +137,39 @@ public struct Tensor: @unchecked Sendable {
 public final class TensorStorage: @unchecked Sendable {
     public let pointer: UnsafeMutablePointer<Float>
     public let count: Int
+    /// Bytes mapped with `mmap` (large buffers), 0 for `aligned_alloc`.
+    private let mappedBytes: Int
+
+    /// Buffers of at least this many bytes are mapped directly. glibc's malloc raises its mmap
+    /// threshold after each large free, so repeated large activations (Real-ESRGAN tiles) would
+    /// otherwise pile up in the heap and the resident size grow with every image.
+    static let mappingThreshold = 1 << 20
+
+    /// The same for every other large buffer (Swift arrays of pixels, im2col rows): a fixed mmap
+    /// threshold turns glibc's dynamic adjustment off, so freed large blocks go back to the system.
+    private static let fixedMallocThreshold: Void = {
+        _ = mallopt(M_MMAP_THRESHOLD, Int32(mappingThreshold))
+    }()
 
     /// Storage for `count` floats, zero-filled unless the caller overwrites it all.
     public init(count: Int, zeroed: Bool = true) {
+        _ = Self.fixedMallocThreshold
         self.count = count
         let bytes = max(64, (count * MemoryLayout<Float>.stride + 63) / 64 * 64)
-        guard let raw = aligned_alloc(64, bytes) else { fatalError("out of memory allocating \(bytes) bytes") }
-        if zeroed { memset(raw, 0, bytes) }
-        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        if bytes >= Self.mappingThreshold {
+            let raw = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+            guard let raw, raw != MAP_FAILED else { fatalError("out of memory mapping \(bytes) bytes") }
+            mappedBytes = bytes
+            pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))  // mapped pages are zero
+        } else {
+            guard let raw = aligned_alloc(64, bytes) else { fatalError("out of memory allocating \(bytes) bytes") }
+            if zeroed { memset(raw, 0, bytes) }
+            mappedBytes = 0
+            pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        }
     }
 
-    deinit { free(pointer) }
+    deinit {
+        if mappedBytes > 0 { munmap(pointer, mappedBytes) } else { free(pointer) }
+    }
 }
