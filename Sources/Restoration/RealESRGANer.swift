@@ -16,15 +16,22 @@ public final class RealESRGANer: @unchecked Sendable {
     public let tilePad: Int
     /// Reflect padding added on the bottom and right before the network, removed afterwards.
     public let prePad: Int
+    /// Our addition, off (0) by default so parity with upstream stays exact: neighbouring tiles
+    /// overlap by this many input pixels on each side of a seam and are cross-faded linearly there,
+    /// instead of upstream's hard seams. At most `tilePad` (the context each tile already has).
+    public let seamOverlap: Int
 
     /// Defaults mirror `RealESRGANer.__init__` (tile 0, tile_pad 10, pre_pad 10); CodeFormer's demo
     /// uses tile 400, tile_pad 40, pre_pad 0.
-    public init(network: RRDBNet, tile: Int = 0, tilePad: Int = 10, prePad: Int = 10) {
+    public init(network: RRDBNet, tile: Int = 0, tilePad: Int = 10, prePad: Int = 10, seamOverlap: Int = 0) {
         precondition(tile >= 0 && tilePad >= 0 && prePad >= 0, "tile \(tile), tile pad \(tilePad), pre pad \(prePad)")
+        precondition(seamOverlap >= 0 && seamOverlap <= tilePad && 2 * seamOverlap <= tile,
+                     "seam overlap \(seamOverlap) must be at most the tile pad (\(tilePad)) and half the tile (\(tile))")
         self.network = network
         self.tile = tile
         self.tilePad = tilePad
         self.prePad = prePad
+        self.seamOverlap = seamOverlap
     }
 
     public var scale: Int { network.scale }
@@ -153,13 +160,15 @@ public final class RealESRGANer: @unchecked Sendable {
     }
 
     /// `tile_process`: non-overlapping cores of `tile` pixels, each run with `tilePad` context clipped
-    /// to the image as an independent image; the cores of the outputs stitched together.
+    /// to the image as an independent image; the cores of the outputs stitched together (or, with
+    /// `seamOverlap`, cross-faded across each seam).
     func tiled(_ img: Tensor) -> Tensor {
         let (c, h, w) = (img.shape[1], img.shape[2], img.shape[3])
         let s = scale
         let (oh, ow) = (h * s, w * s)
         let output = Tensor(zeros: [1, c, oh, ow])
         let tilesX = (w + tile - 1) / tile, tilesY = (h + tile - 1) / tile
+        let overlap = seamOverlap * s
         for ty in 0..<tilesY {
             for tx in 0..<tilesX {
                 let x0 = tx * tile, x1 = min(x0 + tile, w)
@@ -169,6 +178,20 @@ public final class RealESRGANer: @unchecked Sendable {
                 let tileInput = Self.cropped(img, y: py0, x: px0, height: py1 - py0, width: px1 - px0)
                 let tileOutput = network(tileInput).contiguous()
                 let (toh, tow) = (tileOutput.shape[2], tileOutput.shape[3])
+                if overlap > 0 {
+                    let xs = Self.seamWeights(start: x0 * s, end: x1 * s, length: ow, overlap: overlap)
+                    let ys = Self.seamWeights(start: y0 * s, end: y1 * s, length: oh, overlap: overlap)
+                    for ch in 0..<tileOutput.shape[1] {
+                        for (r, wy) in zip(ys.first..<(ys.first + ys.weights.count), ys.weights) {
+                            let src = tileOutput.data + (ch * toh + r - py0 * s) * tow - px0 * s
+                            let dst = output.data + (ch * oh + r) * ow
+                            for (col, wx) in zip(xs.first..<(xs.first + xs.weights.count), xs.weights) {
+                                dst[col] += wy * wx * src[col]
+                            }
+                        }
+                    }
+                    continue
+                }
                 let (sy, sx) = ((y0 - py0) * s, (x0 - px0) * s)
                 let (rows, cols) = ((y1 - y0) * s, (x1 - x0) * s)
                 for ch in 0..<tileOutput.shape[1] {
@@ -181,6 +204,22 @@ public final class RealESRGANer: @unchecked Sendable {
             }
         }
         return output
+    }
+
+    /// Along one axis, the output positions a tile with core `[start, end)` contributes to and its
+    /// weights: 1 inside, a linear ramp over the `2 * overlap` band centred on each inner seam (the
+    /// neighbour's ramp is the complement, so weights sum to 1 everywhere).
+    public static func seamWeights(start: Int, end: Int, length: Int, overlap: Int) -> (first: Int, weights: [Float]) {
+        let first = max(start - overlap, 0)
+        let last = min(end + overlap, length)
+        let band = Float(2 * overlap)
+        let weights = (first..<last).map { p -> Float in
+            var weight: Float = 1
+            if start > 0 && p < start + overlap { weight = min(weight, (Float(p - (start - overlap)) + 0.5) / band) }
+            if end < length && p >= end - overlap { weight = min(weight, 1 - (Float(p - (end - overlap)) + 0.5) / band) }
+            return weight
+        }
+        return (first, weights)
     }
 
     /// `F.pad(x, (0, right, 0, bottom), 'reflect')` on a contiguous (1, C, H, W) tensor.

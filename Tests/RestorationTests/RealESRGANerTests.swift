@@ -120,4 +120,44 @@ import TestSupport
         let whole = RealESRGANer(network: network, tile: 0, prePad: 0).enhance(input)
         #expect(tiled == whole)
     }
+
+    /// The seam cross-fade (our option): weights along an axis sum to one for any tiling.
+    @Test(arguments: [(100, 16, 4), (37, 10, 5), (64, 32, 3), (50, 8, 1)])
+    func seamWeightsPartitionUnity(length: Int, tile: Int, overlap: Int) {
+        var sum = [Float](repeating: 0, count: length)
+        for start in stride(from: 0, to: length, by: tile) {
+            let (first, weights) = RealESRGANer.seamWeights(start: start, end: min(start + tile, length), length: length, overlap: overlap)
+            for (i, weight) in weights.enumerated() { sum[first + i] += weight }
+        }
+        #expect(sum.allSatisfy { abs($0 - 1) < 1e-6 }, "\(sum)")
+    }
+
+    /// With an overlap, output far from the seams is the hard-seam output; at the seams the jump
+    /// between neighbouring output columns shrinks.
+    @Test(.enabled(if: Fixtures.available("realesrgan/tiny/tiny_rrdb_x2_tuned.pth")))
+    func seamOverlapOnlyChangesTheSeamBands() throws {
+        let network = try RRDBNet(contentsOf: Fixtures.url("realesrgan/tiny/tiny_rrdb_x2_tuned.pth"))
+        let input = Self.tensor(try Self.image("realesrgan/tiny/enh_input_odd.png").color(order: .rgb))
+        let (tile, overlap) = (16, 4)
+        let hard = RealESRGANer(network: network, tile: tile, tilePad: 6, prePad: 0).upscaleRaw(input).contiguous()
+        let soft = RealESRGANer(network: network, tile: tile, tilePad: 6, prePad: 0, seamOverlap: overlap).upscaleRaw(input).contiguous()
+        #expect(hard.shape == soft.shape)
+        let (h, w) = (hard.shape[2], hard.shape[3])
+        // Output seams sit at multiples of 2 * tile; each band is [seam - 2 * overlap, seam + 2 * overlap).
+        func nearSeam(_ p: Int, _ length: Int) -> Bool {
+            stride(from: 2 * tile, to: length, by: 2 * tile).contains { p >= $0 - 2 * overlap && p < $0 + 2 * overlap }
+        }
+        var farDifference: Float = 0, nearDifference: Float = 0
+        for c in 0..<3 {
+            for y in 0..<h {
+                for x in 0..<w {
+                    let i = (c * h + y) * w + x
+                    let d = abs(hard.data[i] - soft.data[i])
+                    if nearSeam(x, w) || nearSeam(y, h) { nearDifference = max(nearDifference, d) } else { farDifference = max(farDifference, d) }
+                }
+            }
+        }
+        #expect(farDifference == 0, "outside the seam bands the outputs must be identical")
+        #expect(nearDifference > 0, "the seam bands are cross-faded")
+    }
 }

@@ -8,26 +8,57 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Folder with the official model files (default: $FACERESTORE_MODELS, else ./weights).")
     var models: String?
 
-    @Option(help: "A CodeFormer checkpoint (.pth or .safetensors) to use instead of <models>/codeformer.pth; a synthetic-weights manifest (*.manifest.json) also works, for testing.")
+    @Option(help: "A CodeFormer checkpoint (.pth or .safetensors) to use instead of <models>/codeformer.pth; a synthetic-weights manifest (.json) also works, for testing.")
     var codeformer: String?
+
+    @Option(help: "A RetinaFace checkpoint to use instead of <models>/detection_Resnet50_Final.pth (either backbone; a .json manifest also works).")
+    var detectionModel: String?
+
+    @Option(help: "A ParseNet checkpoint to use instead of <models>/parsing_parsenet.pth (a .json manifest also works).")
+    var parsingModel: String?
+
+    @Option(help: "A Real-ESRGAN x2plus checkpoint to use instead of <models>/RealESRGAN_x2plus.pth (a .json manifest also works).")
+    var realesrganModel: String?
+
+    @Option(help: "Face detector: resnet50 (the demo's), mobilenet (detection_mobilenet0.25_Final.pth, smaller and faster) or automatic (ResNet-50 when its file is present).")
+    var detector: FaceRestorationModels.DetectorChoice = .automatic
 
     var files: ModelFiles { ModelFiles(directory: models) }
 
-    func codeformerURL() throws -> URL {
-        if let codeformer {
-            guard FileManager.default.fileExists(atPath: codeformer) else {
-                throw ValidationError("--codeformer: no file at \(codeformer)")
-            }
-            return URL(fileURLWithPath: codeformer)
+    func validate() throws {
+        for (flag, path) in [("--codeformer", codeformer), ("--detection-model", detectionModel), ("--parsing-model", parsingModel),
+                             ("--realesrgan-model", realesrganModel)] {
+            if let path, !FileManager.default.fileExists(atPath: path) { throw ValidationError("\(flag): no file at \(path)") }
         }
+    }
+
+    /// The files given on the command line instead of the official names.
+    var overrides: [ModelFiles.Model: URL] {
+        var result: [ModelFiles.Model: URL] = [:]
+        result[.codeformer] = codeformer.map { URL(fileURLWithPath: $0) }
+        result[detector == .mobilenet ? .detectionMobileNet : .detectionResNet50] = detectionModel.map { URL(fileURLWithPath: $0) }
+        result[.parsing] = parsingModel.map { URL(fileURLWithPath: $0) }
+        result[.realesrganX2plus] = realesrganModel.map { URL(fileURLWithPath: $0) }
+        return result
+    }
+
+    /// Every model, missing ones recorded rather than fatal (the pipeline reports them when needed).
+    func loadModels() -> FaceRestorationModels {
+        FaceRestorationModels.load(from: files, detector: detector, overrides: overrides)
+    }
+
+    func codeformerURL() throws -> URL {
+        if let codeformer { return URL(fileURLWithPath: codeformer) }
         return try files.require(.codeformer)
     }
 
     func loadCodeFormer() throws -> CodeFormer {
         let url = try codeformerURL()
-        if url.lastPathComponent.hasSuffix(".manifest.json") {
+        if url.pathExtension.lowercased() == "json" {
             return try CodeFormer(syntheticManifest: url)
         }
         return try CodeFormer(contentsOf: url)
     }
 }
+
+extension FaceRestorationModels.DetectorChoice: ExpressibleByArgument {}

@@ -19,7 +19,7 @@ struct UpscaleCommand: ParsableCommand {
     @Argument(help: "Image files or folders of images (JPEG, PNG, WebP).")
     var inputs: [String]
 
-    @Option(help: "A Real-ESRGAN RRDBNet checkpoint (x2plus or x4plus .pth / .safetensors; a synthetic-weights *.manifest.json also works, for testing). Default: <models>/RealESRGAN_x2plus.pth.")
+    @Option(help: "A Real-ESRGAN RRDBNet checkpoint (x2plus or x4plus .pth / .safetensors; a synthetic-weights manifest (.json) also works, for testing). Default: <models>/RealESRGAN_x2plus.pth.")
     var model: String?
 
     @Option(help: "Final size relative to the input; the network's own scale if omitted. Other values resize the network output with LANCZOS4.")
@@ -34,6 +34,9 @@ struct UpscaleCommand: ParsableCommand {
     @Option(help: "Reflect padding on the bottom and right, in input pixels.")
     var prePad: Int = 0
 
+    @Option(help: "Cross-fade neighbouring tiles over this many input pixels each side of a seam (at most --tile-pad); 0 keeps upstream's hard seams.")
+    var seamOverlap: Int = 0
+
     @Option(name: .shortAndLong, help: "Output file (one input) or folder.")
     var output: String = "results"
 
@@ -43,6 +46,9 @@ struct UpscaleCommand: ParsableCommand {
     func validate() throws {
         guard !inputs.isEmpty else { throw ValidationError("give at least one input image or folder") }
         guard tile >= 0, tilePad >= 0, prePad >= 0 else { throw ValidationError("--tile, --tile-pad and --pre-pad must not be negative") }
+        guard seamOverlap >= 0, seamOverlap <= tilePad, 2 * seamOverlap <= max(tile, 0) || seamOverlap == 0 else {
+            throw ValidationError("--seam-overlap must be between 0 and --tile-pad (\(tilePad)) and at most half of --tile")
+        }
         if let outscale { guard outscale > 0, outscale.isFinite else { throw ValidationError("--outscale must be positive, got \(outscale)") } }
     }
 
@@ -58,12 +64,12 @@ struct UpscaleCommand: ParsableCommand {
         let files = try InputFiles.expand(inputs)
         let destinations = try OutputPaths(output: output, inputs: files)
         let url = try modelURL()
-        let network = url.lastPathComponent.hasSuffix(".manifest.json")
+        let network = url.pathExtension.lowercased() == "json"
             ? try RRDBNet(syntheticManifest: url) : try RRDBNet(contentsOf: url)
         if network.scale == 2 && (tile % 2 != 0 || tilePad % 2 != 0) && tile > 0 {
             throw ValidationError("an x2 model needs an even --tile and --tile-pad (its tiles are pixel-unshuffled)")
         }
-        let upsampler = RealESRGANer(network: network, tile: tile, tilePad: tilePad, prePad: prePad)
+        let upsampler = RealESRGANer(network: network, tile: tile, tilePad: tilePad, prePad: prePad, seamOverlap: tile > 0 ? seamOverlap : 0)
         var failures = 0
         for (input, destination) in zip(files, destinations.paths) {
             do {

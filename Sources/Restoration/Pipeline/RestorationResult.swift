@@ -15,8 +15,12 @@ public struct RestorationResult: Sendable {
     public var faces: [RestoredFace]
     /// Whether the input was judged grey (`is_gray`) and the faces were turned grey.
     public var inputWasGray: Bool
+    /// Seconds per stage (read, detect, align, restore, upsample, paste).
+    public var timings: StageTimings
 
-    public init(image: Image, facesFound: Int, facesRestored: Int, applied: RestorationOptions, faces: [RestoredFace], inputWasGray: Bool) {
+    public init(image: Image, facesFound: Int, facesRestored: Int, applied: RestorationOptions, faces: [RestoredFace],
+                inputWasGray: Bool, timings: StageTimings = StageTimings()) {
+        self.timings = timings
         self.image = image
         self.facesFound = facesFound
         self.facesRestored = facesRestored
