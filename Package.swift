@@ -26,8 +26,8 @@ let package = Package(
         .target(name: "Checkpoints", dependencies: ["TensorCore"]),
         // 3. Networks.
         .target(name: "Networks", dependencies: ["TensorCore", "Checkpoints"]),
-        // 4. Imaging.
-        .target(name: "Imaging", dependencies: ["CTurboJPEG", "CSPNG", "CWebP"]),
+        // 4. Imaging (TensorCore only for its parallel loops).
+        .target(name: "Imaging", dependencies: ["TensorCore", "CTurboJPEG", "CSPNG", "CWebP"]),
         // 5. Restoration pipeline.
         .target(name: "Restoration", dependencies: ["Networks", "Imaging", "TensorCore"]),
         // 6. CLI.
@@ -46,6 +46,8 @@ let package = Package(
         .testTarget(name: "NetworksTests", dependencies: ["Networks", "Checkpoints", "TestSupport"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "CSPNG", "TestSupport"]),
         .testTarget(name: "RestorationTests", dependencies: ["Restoration", "Networks", "Imaging", "TestSupport"]),
+        // Runs the built `facerestore` executable; the dependency makes `swift test` build it first.
+        .testTarget(name: "FaceRestoreCLITests", dependencies: ["FaceRestoreCLI", "Imaging", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -21,15 +21,20 @@ public enum Grayscale {
         return diff <= threshold
     }
 
+    /// `bgr2gray` as the whole-photo helper keeps it: 0.2989 R + 0.5870 G + 0.1140 B in Float64,
+    /// replicated to three channels, not rounded.
+    public static func grayBGRValues(_ pixels: [UInt8]) -> [Double] {
+        var out = [Double](repeating: 0, count: pixels.count)
+        for i in stride(from: 0, to: pixels.count, by: 3) {
+            let g = 0.2989 * Double(pixels[i + 2]) + 0.5870 * Double(pixels[i + 1]) + 0.1140 * Double(pixels[i])
+            out[i] = g; out[i + 1] = g; out[i + 2] = g
+        }
+        return out
+    }
+
     /// `bgr2gray` (0.2989 R + 0.5870 G + 0.1140 B in float64) replicated to three channels, then
     /// written as 8-bit the way `cv2.imwrite` converts floats: round to nearest, saturate.
     public static func grayBGR(_ pixels: [UInt8]) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: pixels.count)
-        for i in stride(from: 0, to: pixels.count, by: 3) {
-            let g = 0.2989 * Double(pixels[i + 2]) + 0.5870 * Double(pixels[i + 1]) + 0.1140 * Double(pixels[i])
-            let v = UInt8(min(max(g.rounded(.toNearestOrEven), 0), 255))
-            out[i] = v; out[i + 1] = v; out[i + 2] = v
-        }
-        return out
+        grayBGRValues(pixels).map { UInt8(min(max($0.rounded(.toNearestOrEven), 0), 255)) }
     }
 }

@@ -37,3 +37,11 @@ struct UncheckedSendable<Value>: @unchecked Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }
 }
+
+/// A buffer's base pointer handed to `parallelFor` workers that write disjoint parts of it.
+public struct SharedPointer<Element>: @unchecked Sendable {
+    public let pointer: UnsafeMutablePointer<Element>
+    public init(_ pointer: UnsafeMutablePointer<Element>) { self.pointer = pointer }
+    /// For buffers only read by the workers.
+    public init(reading pointer: UnsafePointer<Element>) { self.pointer = UnsafeMutablePointer(mutating: pointer) }
+}

@@ -14,23 +14,6 @@ import TestSupport
     static let logitsMaxAbs = 1e-3
     static let marginBound: Float = 1e-3
     static let argmaxAgreement = 0.999
-    static let maskFromReferenceLabels = 1e-6
-    static let maskFromOwnLabels = 5e-3
-
-    /// The paste-back mask from the reference labels: Float64 blur, stored as float32.
-    @Test(.enabled(if: Fixtures.available("facelib/parsenet/mask_blurred.npy")))
-    func blurredMaskFromReferenceLabels() throws {
-        let labels = try NumpyArray(fixture: "\(Self.directory)/argmax.npy")
-        let expected = try NumpyArray(fixture: "\(Self.directory)/mask_blurred.npy")
-        #expect(labels.shape == [512, 512] && expected.shape == [512, 512])
-        let start = ContinuousClock.now
-        let mask = ParseNet.faceMask(labels: labels.ints, height: 512, width: 512)
-        print("timing ParseNet faceMask 512x512: \(ContinuousClock.now - start)")
-        let closeness = Closeness(mask.map(Float.init), expected.floats, absolute: Self.maskFromReferenceLabels)
-        print("parity ParseNet mask_blurred from reference argmax: max abs \(closeness.maxAbs) (tolerance \(Self.maskFromReferenceLabels)), mean abs \(closeness.meanAbs)")
-        #expect(closeness.isClose, "\(closeness)")
-        #expect(mask.allSatisfy { (0...1).contains($0) })
-    }
 
     static func network(_ algorithm: ConvAlgorithm) throws -> ParseNet {
         try ParseNet(syntheticManifest: Fixtures.url("\(directory)/manifest.json"), algorithm: algorithm)
@@ -87,13 +70,6 @@ import TestSupport
         print("parity ParseNet \(algorithm) argmax: \(mismatches) of \(plane) differ (agreement \(agreement), tolerance \(Self.argmaxAgreement)), \(unexplained) at reference margin >= \(Self.marginBound)")
         #expect(agreement >= Self.argmaxAgreement)
         #expect(unexplained == 0)
-
-        // The blurred face mask from our own labels (README: <= 5e-3; one flipped pixel moves it by <= 7e-4).
-        let blurred = try NumpyArray(fixture: "\(Self.directory)/mask_blurred.npy")
-        let ownMask = ParseNet.faceMask(labels: labels, height: 512, width: 512).map(Float.init)
-        let maskCloseness = Closeness(ownMask, blurred.floats, absolute: Self.maskFromOwnLabels)
-        print("parity ParseNet \(algorithm) mask_blurred from own argmax: max abs \(maskCloseness.maxAbs) (tolerance \(Self.maskFromOwnLabels))")
-        #expect(maskCloseness.isClose, "\(maskCloseness)")
 
         // Second output: compared through the sampled values and statistics in meta.json.
         #expect(image.shape == [1, 3, 512, 512])

@@ -9,7 +9,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure network speed against this machine's sgemm, in one process.",
-        subcommands: [CodeFormerBenchCommand.self, RealESRGANBenchCommand.self]
+        subcommands: [CodeFormerBenchCommand.self, ParseNetBenchCommand.self, RetinaFaceBenchCommand.self, RealESRGANBenchCommand.self]
     )
 }
 
@@ -45,7 +45,7 @@ struct BenchReport: Encodable {
 }
 
 struct BenchmarkOptions: ParsableArguments {
-    @Option(help: "Timed runs after one warm-up run; the median is reported.")
+    @Option(help: "Timed runs after one warm-up run; the median is reported (0: report the warm-up run itself, e.g. for peak memory on big inputs).")
     var runs = 3
 
     @Flag(help: "Print the figures as one JSON object.")
@@ -54,9 +54,10 @@ struct BenchmarkOptions: ParsableArguments {
     /// Warm-up (which also counts the FLOPs), timed runs, then the same process's sgemm: measured
     /// last because OpenBLAS's threads keep spinning after it.
     func measure(name: String, loadSeconds: Double, _ forward: () -> Void) -> BenchReport {
-        let (_, flops) = FlopCounter.measure { forward() }  // warm-up: builds primitives, reorders weights
-        var times: [Double] = []
-        for _ in 0..<max(1, runs) { times.append(Clock.measure(forward)) }
+        var flops = 0.0
+        let warmUp = Clock.measure { flops = FlopCounter.measure { forward() }.flops }  // builds primitives, reorders weights
+        var times: [Double] = runs > 0 ? [] : [warmUp]
+        for _ in 0..<runs { times.append(Clock.measure(forward)) }
         times.sort()
         let median = times[times.count / 2]
         let sgemm = KernelBenchmark.sgemmGFLOPs()

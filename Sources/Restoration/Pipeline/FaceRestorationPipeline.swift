@@ -2,9 +2,9 @@ import Foundation
 import Imaging
 import Networks
 
-/// The official demo's whole-photo path (`inference_codeformer.py` / `app.py`): read, detect with
-/// RetinaFace, align each face to the 512 template, restore it with CodeFormer, parse it with
-/// ParseNet, paste it back onto the (optionally Real-ESRGAN-upsampled) background.
+/// The official demo's whole-photo path (`web-demos/hugging_face/app.py` with `FaceRestoreHelper`):
+/// read, detect with RetinaFace, align each face to the 512 template, restore it with CodeFormer,
+/// paste it back (with ParseNet's face mask) onto the bilinear- or Real-ESRGAN-upsampled background.
 ///
 /// Thread safety: one `restore` at a time per pipeline (the networks use all cores already).
 public final class FaceRestorationPipeline: @unchecked Sendable {
@@ -14,8 +14,118 @@ public final class FaceRestorationPipeline: @unchecked Sendable {
         self.models = models
     }
 
+    /// The options after the demo's large-image rules, which look at the decoded file's size.
+    public static func applying(_ limits: LargeImageLimits, to options: RestorationOptions, width: Int, height: Int) -> RestorationOptions {
+        var applied = options
+        applied.upscale = min(max(applied.upscale, 1), 4)
+        let longSide = max(width, height)
+        if let limit = limits.reduceToTwoAbove, applied.upscale > 2, longSide > limit { applied.upscale = 2 }
+        if let limit = limits.reduceToOneAbove, longSide > limit {
+            applied.upscale = 1
+            applied.backgroundEnhance = false
+            applied.faceUpsample = false
+        }
+        return applied
+    }
+
+    /// The models `options` need, in the order they are used.
+    public func requiredModels(for options: RestorationOptions) -> [ModelFiles.Model] {
+        var needed: [ModelFiles.Model] = [.codeformer]
+        if !options.hasAligned {
+            needed.append(models.detectorModel)
+            if options.useParse { needed.append(.parsing) }
+            if options.backgroundEnhance || options.faceUpsample { needed.append(.realesrganX2plus) }
+        }
+        return needed
+    }
+
+    /// Throws `RestorationError.modelMissing` for the first model `options` need that is not loaded.
+    public func checkModels(for options: RestorationOptions) throws {
+        for model in requiredModels(for: options) where !isLoaded(model) {
+            throw missing(model)
+        }
+    }
+
+    func isLoaded(_ model: ModelFiles.Model) -> Bool {
+        switch model {
+        case .codeformer: models.codeformer != nil
+        case .detectionResNet50, .detectionMobileNet: models.detector != nil && model == models.detectorModel
+        case .parsing: models.parser != nil
+        case .realesrganX2plus: models.upsampler != nil
+        }
+    }
+
+    func missing(_ model: ModelFiles.Model) -> RestorationError {
+        .modelMissing(model: model.fileName, directory: models.files.directory.path, releaseURL: model.releaseURL, license: model.license)
+    }
+
     /// Restores `image` (as decoded from a file: grey, RGB or RGBA, 8 or 16 bit, EXIF already applied).
     public func restore(_ image: Image, options: RestorationOptions) throws -> RestorationResult {
-        throw RestorationError.notImplemented("whole-photo restoration")
+        let applied = Self.applying(options.limits, to: options, width: image.width, height: image.height)
+        try checkModels(for: applied)
+        guard let codeformer = models.codeformer else { throw missing(.codeformer) }
+        if applied.hasAligned {
+            let result = AlignedFaceRestorer(codeformer: codeformer).restore(image, fidelity: applied.fidelity)
+            let crop = image.splitAlpha().color.openCVColor().resized(width: 512, height: 512).swappingRedBlue()
+            return RestorationResult(image: result.image, facesFound: 1, facesRestored: 1, applied: applied,
+                                     faces: [RestoredFace(crop: crop, restored: result.image.droppingAlpha())],
+                                     inputWasGray: result.inputWasGray)
+        }
+        guard let network = models.detector else { throw missing(models.detectorModel) }
+
+        var timings = StageTimings()
+        let photo = timings.measure("read") { InputPhoto(image) }
+        let detected = timings.measure("detect") {
+            FaceDetector(network: network).detect(in: photo.bgr, onlyCenterFace: applied.onlyCenterFace)
+        }
+        var faces: [AlignedFace] = []
+        for face in detected {
+            guard let (affine, crop) = timings.measure("align", { () -> (AffineMatrix, Image)? in
+                guard let affine = FaceAlignment.affine(landmarks: face.landmarks) else { return nil }
+                return (affine, FaceAlignment.crop(photo.bgr, affine: affine))
+            }) else { continue }  // degenerate landmarks: counted as found, not restored
+            let restored = timings.measure("restore") {
+                let output = codeformer(FaceTensor.tensor(fromBGR: crop.pixels8, width: crop.width, height: crop.height),
+                                        w: applied.fidelity, adain: true)
+                return Image(width: crop.width, height: crop.height, channels: 3, pixels8: FaceTensor.bgr(from: output.image))
+            }
+            faces.append(AlignedFace(affine: affine, crop: crop, restored: restored))
+        }
+
+        var background: Image?
+        if applied.backgroundEnhance, let upsampler = models.upsampler {
+            background = timings.measure("upsample background") {
+                // The demo upsamples the file as read (before read_image's 512 upscale), RGB in, RGB out.
+                let file = image.splitAlpha().color.to8Bit().color(order: .rgb)
+                return upsampler.enhance(file, outscale: Double(applied.upscale)).swappingRedBlue()
+            }
+        }
+        var paste = PasteBack(upscale: applied.upscale, parser: applied.useParse ? models.parser : nil, drawBox: applied.drawBox)
+        if applied.faceUpsample, let upsampler = models.upsampler {
+            let scale = Double(applied.upscale)
+            paste.faceUpsampler = { upsampler.enhance($0.swappingRedBlue(), outscale: scale).swappingRedBlue() }
+        }
+        let pasteFaces = faces.map { face in
+            // Grey photos: the helper turns each restored face grey (`bgr2gray`, Float64, unrounded).
+            PasteBack.Face(restored: photo.isGray ? .doubles(Grayscale.grayBGRValues(face.restored.pixels8), size: face.restored.width)
+                                                  : .bytes(face.restored),
+                           affine: face.affine)
+        }
+        let pasted = timings.measure("paste") { paste.paste(pasteFaces, onto: photo.bgr, upsampledBackground: background) }
+        var result = pasted.swappingRedBlue()
+        if let alpha = photo.alpha {
+            result = try result.attachingAlpha(alpha.to8Bit().resized(width: result.width, height: result.height, interpolation: .linear))
+        }
+        return RestorationResult(
+            image: result, facesFound: detected.count, facesRestored: faces.count, applied: applied,
+            faces: faces.map { RestoredFace(crop: $0.crop.swappingRedBlue(), restored: $0.restored.swappingRedBlue()) },
+            inputWasGray: photo.isGray, timings: timings)
+    }
+
+    /// One face on its way through the pipeline (BGR).
+    struct AlignedFace {
+        let affine: AffineMatrix
+        let crop: Image
+        let restored: Image
     }
 }
