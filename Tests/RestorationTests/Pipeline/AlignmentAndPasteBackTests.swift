@@ -110,4 +110,41 @@ import TestSupport
         let differing = zip(result.pixels8, expected.pixels8).filter { $0 != $1 }.count
         #expect(result.width == expected.width && differing == 0, "\(differing) values differ")
     }
+
+    /// The face-upsampler branch: faces arrive `upscale` times larger, the inverse affine is scaled
+    /// down instead of shifted; with a 2x nearest upsampler the result stays close to the plain paste.
+    @Test(.enabled(if: Fixtures.available("facelib/align_paste_04/align_paste.json")))
+    func faceUpsamplerBranch() throws {
+        let c = try Self.load("align_paste_04")
+        let photo = InputPhoto(try ImageDecoder.decode(Data(contentsOf: Fixtures.url("images/\(c.image)"))))
+        let affine = try #require(FaceAlignment.affine(landmarks: Self.landmarks(c.faces[0])))
+        let face = PasteBack.Face(restored: .bytes(try Self.bgrPNG("facelib/align_paste_04/restored_0.png")), affine: affine)
+        var upsampled = PasteBack(upscale: 2, parser: nil)
+        var calls = 0
+        upsampled.faceUpsampler = { image in
+            calls += 1
+            return image.resized(width: image.width * 2, height: image.height * 2, interpolation: .linear)
+        }
+        let inverse = upsampled.inverseAffine(affine).m, plainInverse = PasteBack(upscale: 2, parser: nil).inverseAffine(affine).m
+        #expect(abs(inverse[0] * 2 - plainInverse[0]) < 1e-12 && abs(inverse[2] + 1 - plainInverse[2]) < 1e-9)
+        let result = upsampled.paste([face], onto: photo.bgr)
+        let plain = PasteBack(upscale: 2, parser: nil).paste([face], onto: photo.bgr)
+        #expect(calls == 1 && result.width == 1024 && result.height == 1024)
+        let mean = Double(zip(result.pixels8, plain.pixels8).map { abs(Int($0) - Int($1)) }.reduce(0, +)) / Double(plain.pixels8.count)
+        #expect(mean < 2, "mean difference \(mean)")
+    }
+
+    /// `draw_box`: a green frame is drawn around each pasted face.
+    @Test(.enabled(if: Fixtures.available("facelib/align_paste_04/align_paste.json")))
+    func drawBoxPaintsGreen() throws {
+        let c = try Self.load("align_paste_04")
+        let photo = InputPhoto(try ImageDecoder.decode(Data(contentsOf: Fixtures.url("images/\(c.image)"))))
+        let affine = try #require(FaceAlignment.affine(landmarks: Self.landmarks(c.faces[0])))
+        let face = PasteBack.Face(restored: .bytes(try Self.bgrPNG("facelib/align_paste_04/restored_0.png")), affine: affine)
+        let boxed = PasteBack(upscale: 1, parser: nil, drawBox: true).paste([face], onto: photo.bgr)
+        // The crop's top-left corner lands on the photo at inverse(0, 0) (BGR (0, 255, 0)).
+        let corner = affine.inverted().apply(x: 2, y: 2)
+        let (x, y) = (Int(corner.x.rounded()), Int(corner.y.rounded()))
+        #expect(boxed[x, y, 0] < 30 && boxed[x, y, 1] > 220 && boxed[x, y, 2] < 30, "(\(x), \(y)) is not green")
+    }
 }

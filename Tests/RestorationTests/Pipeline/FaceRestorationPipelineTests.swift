@@ -84,6 +84,26 @@ import TestSupport
         #expect(!InputPhoto(try Self.image("04.jpg")).isGray)
     }
 
+    @Test(.enabled(if: modelsAvailable && Fixtures.available("realesrgan/tiny/tiny_rrdb_x2.pth")))
+    func realESRGANUpsamplesBackgroundAndFaces() throws {
+        let base = try Self.models.get()
+        let upsampler = RealESRGANer(network: try RRDBNet(contentsOf: Fixtures.url("realesrgan/tiny/tiny_rrdb_x2.pth")), tile: 400, tilePad: 40, prePad: 0)
+        let models = FaceRestorationModels(codeformer: base.codeformer, detector: base.detector, parser: base.parser, upsampler: upsampler,
+                                           files: base.files, detectorModel: base.detectorModel)
+        let pipeline = FaceRestorationPipeline(models: models)
+        let input = try Self.image("04.jpg")
+        let plain = try pipeline.restore(input, options: RestorationOptions(upscale: 2, onlyCenterFace: true, useParse: false))
+        let enhanced = try pipeline.restore(input, options: RestorationOptions(upscale: 2, backgroundEnhance: true, faceUpsample: true,
+                                                                               onlyCenterFace: true, useParse: false))
+        #expect(enhanced.image.width == 1024 && enhanced.image.height == 1024)
+        #expect(enhanced.timings["upsample background"] != nil)
+        #expect(enhanced.applied.backgroundEnhance && enhanced.applied.faceUpsample)
+        // The tiny network's output is not a bilinear resize: the results must differ.
+        let differing = zip(plain.image.pixels8, enhanced.image.pixels8).filter { $0 != $1 }.count
+        #expect(differing > plain.image.pixels8.count / 10)
+        print("pipeline with Real-ESRGAN: \(enhanced.timings.summary)")
+    }
+
     @Test func largeImageRulesFollowTheDemo() {
         let limits = LargeImageLimits()
         let asked = RestorationOptions(upscale: 4, backgroundEnhance: true, faceUpsample: true)
