@@ -17,7 +17,11 @@ public enum WarpAffine {
         let columnX: [Int]
         let columnY: [Int]
 
-        init(_ transform: AffineMatrix, width: Int, height: Int, sourceWidth: Int, sourceHeight: Int) {
+        /// Destination pixel of output (0, 0): the output may be a window of the full destination.
+        let origin: (x: Int, y: Int)
+
+        init(_ transform: AffineMatrix, width: Int, height: Int, sourceWidth: Int, sourceHeight: Int, origin: (x: Int, y: Int) = (0, 0)) {
+            self.origin = origin
             let m = transform.m
             var d = m[0] * m[4] - m[1] * m[3]
             d = d != 0 ? 1 / d : 0
@@ -25,8 +29,8 @@ public enum WarpAffine {
             let inverse = [a11, a12, -a11 * m[2] - a12 * m[5], a21, a22, -a21 * m[2] - a22 * m[5]]
             self.inverse = inverse
             (self.width, self.height, self.sourceWidth, self.sourceHeight) = (width, height, sourceWidth, sourceHeight)
-            columnX = (0..<width).map { Int((inverse[0] * Double($0) * 1024).rounded(.toNearestOrEven)) }
-            columnY = (0..<width).map { Int((inverse[3] * Double($0) * 1024).rounded(.toNearestOrEven)) }
+            columnX = (origin.x..<(origin.x + width)).map { Int((inverse[0] * Double($0) * 1024).rounded(.toNearestOrEven)) }
+            columnY = (origin.x..<(origin.x + width)).map { Int((inverse[3] * Double($0) * 1024).rounded(.toNearestOrEven)) }
         }
 
         /// Source pixel (x, y) and the 1/32 fractions for destination column `x` of row `y`.
@@ -37,7 +41,8 @@ public enum WarpAffine {
         }
 
         func row(_ y: Int) -> (x: Int, y: Int) {
-            (Int(((inverse[1] * Double(y) + inverse[2]) * 1024).rounded(.toNearestOrEven)) + 16,
+            let y = y + origin.y
+            return (Int(((inverse[1] * Double(y) + inverse[2]) * 1024).rounded(.toNearestOrEven)) + 16,
              Int(((inverse[4] * Double(y) + inverse[5]) * 1024).rounded(.toNearestOrEven)) + 16)
         }
     }
@@ -70,11 +75,13 @@ public enum WarpAffine {
         x >= g.sourceWidth || x + 1 < 0 || y >= g.sourceHeight || y + 1 < 0
     }
 
-    /// 8-bit interleaved samples (any channel count) warped to `width x height`.
+    /// 8-bit interleaved samples (any channel count) warped to `width x height`; with `origin`, the
+    /// output is the window of that size at `origin` of the full destination (same values).
     public static func warp(_ src: [UInt8], width sourceWidth: Int, height sourceHeight: Int, channels: Int,
-                            transform: AffineMatrix, toWidth width: Int, toHeight height: Int, border: [UInt8]) -> [UInt8] {
+                            transform: AffineMatrix, toWidth width: Int, toHeight height: Int, origin: (x: Int, y: Int) = (0, 0),
+                            border: [UInt8]) -> [UInt8] {
         precondition(src.count == sourceWidth * sourceHeight * channels && border.count == channels, "warp input does not match its size")
-        let g = Geometry(transform, width: width, height: height, sourceWidth: sourceWidth, sourceHeight: sourceHeight)
+        let g = Geometry(transform, width: width, height: height, sourceWidth: sourceWidth, sourceHeight: sourceHeight, origin: origin)
         var out = [UInt8](repeating: 0, count: width * height * channels)
         src.withUnsafeBufferPointer { s in
             out.withUnsafeMutableBufferPointer { o in
@@ -105,10 +112,10 @@ public enum WarpAffine {
     /// samples' own type, with the Float32 weights.
     public static func warp<T: BinaryFloatingPoint & Sendable>(
         _ src: [T], width sourceWidth: Int, height sourceHeight: Int, channels: Int,
-        transform: AffineMatrix, toWidth width: Int, toHeight height: Int, border: T = 0
+        transform: AffineMatrix, toWidth width: Int, toHeight height: Int, origin: (x: Int, y: Int) = (0, 0), border: T = 0
     ) -> [T] {
         precondition(src.count == sourceWidth * sourceHeight * channels, "warp input does not match its size")
-        let g = Geometry(transform, width: width, height: height, sourceWidth: sourceWidth, sourceHeight: sourceHeight)
+        let g = Geometry(transform, width: width, height: height, sourceWidth: sourceWidth, sourceHeight: sourceHeight, origin: origin)
         let weights = floatWeights.map { $0.map { T($0) } }
         var out = [T](repeating: 0, count: width * height * channels)
         src.withUnsafeBufferPointer { s in
@@ -144,10 +151,11 @@ public enum WarpAffine {
 extension Image {
     /// `cv2.warpAffine(image, transform, (width, height))`, bilinear, constant border `border`
     /// (one value per channel; 8-bit images only).
-    public func warpedAffine(_ transform: AffineMatrix, width newWidth: Int, height newHeight: Int, border: [Int]) -> Image {
+    public func warpedAffine(_ transform: AffineMatrix, width newWidth: Int, height newHeight: Int, origin: (x: Int, y: Int) = (0, 0),
+                             border: [Int]) -> Image {
         precondition(bitDepth == 8, "warpedAffine takes 8-bit images")
         let out = WarpAffine.warp(pixels8, width: width, height: height, channels: channels, transform: transform,
-                                  toWidth: newWidth, toHeight: newHeight, border: border.map { UInt8(clamping: $0) })
+                                  toWidth: newWidth, toHeight: newHeight, origin: origin, border: border.map { UInt8(clamping: $0) })
         return Image(width: newWidth, height: newHeight, channels: channels, pixels8: out)
     }
 }

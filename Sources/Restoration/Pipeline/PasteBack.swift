@@ -99,64 +99,118 @@ public struct PasteBack {
             : paste(faces, background: background, as: Float.self)
     }
 
-    /// The per-face masks: the soft square mask and, with a parser, the warped parse mask.
-    struct Masks<T> {
+    /// The window of the output a face can touch: its warped square plus a margin of zeros wide
+    /// enough that the erosions and the blur (reflecting at the window's edge) see exactly what they
+    /// would see on the whole image. Working there instead of on the whole output keeps paste-back's
+    /// cost proportional to the faces, not to the photo.
+    struct Region {
+        let x: Int, y: Int, width: Int, height: Int
+        var count: Int { width * height }
+    }
+
+    func region(for inverse: AffineMatrix, size: Int, width w: Int, height h: Int) -> Region {
+        let corners = [(0.0, 0.0), (Double(size), 0.0), (0.0, Double(size)), (Double(size), Double(size))].map { inverse.apply(x: $0.0, y: $0.1) }
+        let (minX, maxX) = (corners.map(\.x).min()!, corners.map(\.x).max()!)
+        let (minY, maxY) = (corners.map(\.y).min()!, corners.map(\.y).max()!)
+        guard minX.isFinite, maxX.isFinite, minY.isFinite, maxY.isFinite else { return Region(x: 0, y: 0, width: w, height: h) }
+        let maxEdge = Int(((maxX - minX) * (maxY - minY)).squareRoot()) / 20 + 1
+        let margin = 4 * upscale + 8 + 5 * maxEdge
+        let x0 = max(0, Int(minX.rounded(.down)) - margin), x1 = min(w, Int(maxX.rounded(.up)) + margin)
+        let y0 = max(0, Int(minY.rounded(.down)) - margin), y1 = min(h, Int(maxY.rounded(.up)) + margin)
+        return x1 > x0 && y1 > y0 ? Region(x: x0, y: y0, width: x1 - x0, height: y1 - y0) : Region(x: 0, y: 0, width: 0, height: 0)
+    }
+
+    /// One face prepared for blending, over its `region`: the restored face warped back, the eroded
+    /// square mask it is multiplied by, the soft mask, the parse mask (with `faceMask`) and the box
+    /// frame (`drawBox`).
+    struct Layers<T> {
+        let region: Region
+        let warped: [T]
         let erosion: [Float]
         let soft: [Float]
         let parse: [Double]?
         let border: [Float]?
+
+        /// The blend weight `m` at region index `i`: `min(parse, soft)` (Float64), or `soft`.
+        func mask(_ i: Int) -> Double {
+            guard let parse else { return Double(soft[i]) }
+            let s = Double(soft[i])
+            return parse[i] < s ? parse[i] : s
+        }
+    }
+
+    func layers<T: BinaryFloatingPoint & Sendable>(_ face: Face, width w: Int, height h: Int, as: T.Type) -> Layers<T> {
+        var restored = face.restored
+        var size = faceSize
+        if let faceUpsampler {
+            restored = .bytes(faceUpsampler(restored.image))
+            size = faceSize * upscale
+        }
+        let inverse = inverseAffine(face.affine)
+        let r = region(for: inverse, size: size, width: w, height: h)
+        let origin = (r.x, r.y)
+        // The restored face warped back (8-bit faces stay 8-bit through the warp, as in OpenCV).
+        let warped: [T]
+        switch restored {
+        case .bytes(let face):
+            warped = face.warpedAffine(inverse, width: r.width, height: r.height, origin: origin, border: [0, 0, 0]).pixels8.map { T($0) }
+        case .doubles(let values, let n):
+            warped = WarpAffine.warp(values, width: n, height: n, channels: 3, transform: inverse, toWidth: r.width, toHeight: r.height,
+                                     origin: origin).map { T($0) }
+        }
+        func warpPlane<P: BinaryFloatingPoint & Sendable>(_ plane: [P]) -> [P] {
+            WarpAffine.warp(plane, width: size, height: size, channels: 1, transform: inverse, toWidth: r.width, toHeight: r.height, origin: origin)
+        }
+        let mask = warpPlane([Float](repeating: 1, count: size * size))
+        let erosion = PlaneFilters.eroded(mask, width: r.width, height: r.height, size: 2 * upscale)
+        let area = erosion.reduce(0.0) { $0 + Double($1) }
+        var border: [Float]?
+        if drawBox {
+            let thickness = Int(1400 / Float(area).squareRoot())
+            var frame = [Float](repeating: 1, count: size * size)
+            if thickness < size - thickness {
+                for y in thickness..<(size - thickness) { for x in thickness..<(size - thickness) { frame[y * size + x] = 0 } }
+            }
+            border = warpPlane(frame)
+        }
+        let edge = Int(Float(area).squareRoot()) / 20
+        let center = PlaneFilters.eroded(erosion, width: r.width, height: r.height, size: 2 * edge)
+        let soft = PlaneFilters.gaussianBlurred(center, width: r.width, height: r.height, size: 2 * edge + 1, sigma: 0)
+        let parse = faceMask.map { faceMask in warpPlane(parseMask(restored, size: size, faceMask: faceMask)) }
+        return Layers(region: r, warped: warped, erosion: erosion, soft: soft, parse: parse, border: border)
+    }
+
+    /// The weight each output pixel of `inputImage` upscaled gives `face` (the reference's final
+    /// `inv_soft_mask`), row-major.
+    public func blendMask(for face: Face, onto inputImage: Image) -> [Double] {
+        let (w, h) = (inputImage.width * upscale, inputImage.height * upscale)
+        let layers = layers(face, width: w, height: h, as: Float.self)
+        var mask = [Double](repeating: 0, count: w * h)
+        let r = layers.region
+        for y in 0..<r.height { for x in 0..<r.width { mask[(r.y + y) * w + r.x + x] = layers.mask(y * r.width + x) } }
+        return mask
     }
 
     private func paste<T: BinaryFloatingPoint & Sendable>(_ faces: [Face], background: Image, as: T.Type) -> Image {
         let (w, h) = (background.width, background.height)
-        let plane = w * h
         var image = background.pixels8.map { T($0) }
-        var borders: [[Float]] = []
+        var borders: [(Region, [Float])] = []
         for face in faces {
-            var restored = face.restored
-            var size = faceSize
-            if let faceUpsampler {
-                restored = .bytes(faceUpsampler(restored.image))
-                size = faceSize * upscale
-            }
-            let inverse = inverseAffine(face.affine)
-            // The restored face warped back (8-bit faces stay 8-bit through the warp, as in OpenCV).
-            let warped: [T]
-            switch restored {
-            case .bytes(let face):
-                warped = face.warpedAffine(inverse, width: w, height: h, border: [0, 0, 0]).pixels8.map { T($0) }
-            case .doubles(let values, let n):
-                warped = WarpAffine.warp(values, width: n, height: n, channels: 3, transform: inverse, toWidth: w, toHeight: h).map { T($0) }
-            }
-            let ones = [Float](repeating: 1, count: size * size)
-            let mask = WarpAffine.warp(ones, width: size, height: size, channels: 1, transform: inverse, toWidth: w, toHeight: h)
-            let erosion = PlaneFilters.eroded(mask, width: w, height: h, size: 2 * upscale)
-            let area = erosion.reduce(0.0) { $0 + Double($1) }
-            if drawBox {
-                let border = Int(1400 / Float(area).squareRoot())
-                var frame = [Float](repeating: 1, count: size * size)
-                if border < size - border {
-                    for y in border..<(size - border) { for x in border..<(size - border) { frame[y * size + x] = 0 } }
-                }
-                borders.append(WarpAffine.warp(frame, width: size, height: size, channels: 1, transform: inverse, toWidth: w, toHeight: h))
-            }
-            let edge = Int(Float(area).squareRoot()) / 20
-            let center = PlaneFilters.eroded(erosion, width: w, height: h, size: 2 * edge)
-            let soft = PlaneFilters.gaussianBlurred(center, width: w, height: h, size: 2 * edge + 1, sigma: 0)
-            var parse: [Double]?
-            if let faceMask {
-                parse = parseMask(restored, size: size, faceMask: faceMask, inverse: inverse, width: w, height: h)
-            }
-            blend(&image, warped: warped, erosion: erosion, soft: soft, parse: parse, plane: plane)
+            let layers = layers(face, width: w, height: h, as: T.self)
+            if let border = layers.border { borders.append((layers.region, border)) }
+            blend(&image, layers, width: w)
         }
         var out = image.map { UInt8(clamping: Int(Swift.max(0, Swift.min(255, $0)))) }
         if !borders.isEmpty {
             // The demo draws the boxes on the 8-bit result in Float32; imwrite rounds.
             let green: [Float] = [0, 255, 0]
             var canvas = out.map(Float.init)
-            for border in borders {
-                for i in 0..<plane where border[i] != 0 {
-                    for c in 0..<3 { canvas[3 * i + c] = border[i] * green[c] + (1 - border[i]) * canvas[3 * i + c] }
+            for (r, border) in borders {
+                for y in 0..<r.height {
+                    for x in 0..<r.width where border[y * r.width + x] != 0 {
+                        let b = border[y * r.width + x], i = (r.y + y) * w + r.x + x
+                        for c in 0..<3 { canvas[3 * i + c] = b * green[c] + (1 - b) * canvas[3 * i + c] }
+                    }
                 }
             }
             out = canvas.map { UInt8(clamping: Int($0.rounded(.toNearestOrEven))) }
@@ -164,24 +218,21 @@ public struct PasteBack {
         return Image(width: w, height: h, channels: 3, pixels8: out)
     }
 
-    /// `img = m * (erosion * face) + (1 - m) * img` with `m = min(parse, soft)` (or `soft`).
-    private func blend<T: BinaryFloatingPoint & Sendable>(_ image: inout [T], warped: [T], erosion: [Float], soft: [Float], parse: [Double]?, plane: Int) {
+    /// `img = m * (erosion * face) + (1 - m) * img` with `m = min(parse, soft)` (or `soft`), over the
+    /// face's region (elsewhere `m` is 0 and the image stays as it is).
+    private func blend<T: BinaryFloatingPoint & Sendable>(_ image: inout [T], _ layers: Layers<T>, width w: Int) {
+        let r = layers.region
         image.withUnsafeMutableBufferPointer { img in
             let img = SharedPointer(img.baseAddress!)
-            parallelForChunks(plane, chunk: 1 << 14) { range in
-                for i in range {
-                    let e = T(erosion[i])
-                    let m: T
-                    if let parse {
-                        let s = Double(soft[i])
-                        m = T(parse[i] < s ? parse[i] : s)
-                    } else {
-                        m = T(soft[i])
-                    }
+            parallelFor(r.height) { y in
+                for x in 0..<r.width {
+                    let i = y * r.width + x, target = 3 * ((r.y + y) * w + r.x + x)
+                    let e = T(layers.erosion[i])
+                    let m = T(layers.mask(i))
                     let keep = 1 - m
                     for c in 0..<3 {
-                        let pasted = e * warped[3 * i + c]
-                        img.pointer[3 * i + c] = m * pasted + keep * img.pointer[3 * i + c]
+                        let pasted = e * layers.warped[3 * i + c]
+                        img.pointer[target + c] = m * pasted + keep * img.pointer[target + c]
                     }
                 }
             }
@@ -189,8 +240,9 @@ public struct PasteBack {
     }
 
     /// ParseNet on the restored face (resized to 512 if upsampled), the Float64 face mask resized to
-    /// the face size (INTER_LINEAR) and warped back (`flags=3`, which `warpAffine` runs as bilinear).
-    private func parseMask(_ face: FacePixels, size: Int, faceMask: ([Double]) -> [Double], inverse: AffineMatrix, width: Int, height: Int) -> [Double] {
+    /// the face size (INTER_LINEAR); the caller warps it back (`flags=3`, which `warpAffine` runs as
+    /// bilinear).
+    private func parseMask(_ face: FacePixels, size: Int, faceMask: ([Double]) -> [Double]) -> [Double] {
         var bgr = face.doubles
         if face.size != 512 {
             bgr = face.image.resized(width: 512, height: 512, interpolation: .linear).pixels8.map(Double.init)
@@ -200,6 +252,6 @@ public struct PasteBack {
             mask = Resize.resize(mask.map(Float.init), width: 512, height: 512, channels: 1, toWidth: size, toHeight: size,
                                  interpolation: .linear).map(Double.init)
         }
-        return WarpAffine.warp(mask, width: size, height: size, channels: 1, transform: inverse, toWidth: width, toHeight: height)
+        return mask
     }
 }

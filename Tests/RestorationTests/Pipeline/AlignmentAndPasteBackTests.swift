@@ -147,4 +147,27 @@ import TestSupport
         let (x, y) = (Int(corner.x.rounded()), Int(corner.y.rounded()))
         #expect(boxed[x, y, 0] < 30 && boxed[x, y, 1] > 220 && boxed[x, y, 2] < 30, "(\(x), \(y)) is not green")
     }
+
+    /// The final per-face blend masks (`mask_face0_*.png`: 16-bit, `round(65535 m)`), with the
+    /// reference's ParseNet labels for the parse variants.
+    @Test(.enabled(if: Fixtures.available("facelib/align_paste_04/mask_face0_up1_parse.png")),
+          arguments: [(1, false), (2, false), (1, true), (2, true)])
+    func blendMasks(setting: (upscale: Int, parse: Bool)) throws {
+        let c = try Self.load("align_paste_04")
+        let photo = InputPhoto(try ImageDecoder.decode(Data(contentsOf: Fixtures.url("images/\(c.image)"))))
+        let affine = try #require(FaceAlignment.affine(landmarks: Self.landmarks(c.faces[0])))
+        let face = PasteBack.Face(restored: .bytes(try Self.bgrPNG("facelib/align_paste_04/restored_0.png")), affine: affine)
+        var paste = PasteBack(upscale: setting.upscale, parser: nil)
+        if setting.parse {
+            let labels = try NumpyArray(fixture: "facelib/parsenet/argmax.npy").ints
+            paste.faceMask = { _ in ParseMask.faceMask(labels: labels, height: 512, width: 512) }
+        }
+        let mask = paste.blendMask(for: face, onto: photo.bgr)
+        let name = "mask_face0_up\(setting.upscale)_\(setting.parse ? "parse" : "noparse").png"
+        let expected = try ImageDecoder.decode(Data(contentsOf: Fixtures.url("facelib/align_paste_04/\(name)")))
+        #expect(expected.bitDepth == 16 && expected.channels == 1 && expected.pixelCount == mask.count)
+        let worst = zip(mask, expected.pixels16).map { abs(Int(($0 * 65535).rounded()) - Int($1)) }.max() ?? 99
+        print("parity \(name): max difference \(worst) of 65535")
+        #expect(worst <= 1)
+    }
 }
