@@ -9,7 +9,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure network speed against this machine's sgemm, in one process.",
-        subcommands: [CodeFormerBenchCommand.self, ParseNetBenchCommand.self, RetinaFaceBenchCommand.self, RealESRGANBenchCommand.self]
+        subcommands: [CodeFormerBenchCommand.self, ParseNetBenchCommand.self, RetinaFaceBenchCommand.self, RealESRGANBenchCommand.self, PipelineBenchCommand.self]
     )
 }
 

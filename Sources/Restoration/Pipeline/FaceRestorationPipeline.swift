@@ -100,7 +100,11 @@ public final class FaceRestorationPipeline: @unchecked Sendable {
                 return upsampler.enhance(file, outscale: Double(applied.upscale)).swappingRedBlue()
             }
         }
-        var paste = PasteBack(upscale: applied.upscale, parser: applied.useParse ? models.parser : nil, drawBox: applied.drawBox)
+        var paste = PasteBack(upscale: applied.upscale, parser: nil, drawBox: applied.drawBox)
+        let parseSeconds = SecondsCounter()
+        if applied.useParse, let parser = models.parser {
+            paste.faceMask = { bgr in parseSeconds.measure { ParseMask.faceMask(parser: parser, bgr: bgr, width: 512, height: 512) } }
+        }
         if applied.faceUpsample, let upsampler = models.upsampler {
             let scale = Double(applied.upscale)
             paste.faceUpsampler = { upsampler.enhance($0.swappingRedBlue(), outscale: scale).swappingRedBlue() }
@@ -112,6 +116,7 @@ public final class FaceRestorationPipeline: @unchecked Sendable {
                            affine: face.affine)
         }
         let pasted = timings.measure("paste") { paste.paste(pasteFaces, onto: photo.bgr, upsampledBackground: background) }
+        if parseSeconds.total > 0 { timings.add("parse", parseSeconds.total, from: "paste") }
         var result = pasted.swappingRedBlue()
         if let alpha = photo.alpha {
             result = try result.attachingAlpha(alpha.to8Bit().resized(width: result.width, height: result.height, interpolation: .linear))
@@ -120,6 +125,16 @@ public final class FaceRestorationPipeline: @unchecked Sendable {
             image: result, facesFound: detected.count, facesRestored: faces.count, applied: applied,
             faces: faces.map { RestoredFace(crop: $0.crop.swappingRedBlue(), restored: $0.restored.swappingRedBlue()) },
             inputWasGray: photo.isGray, timings: timings)
+    }
+
+    /// Seconds spent in a closure the pipeline hands to another stage (ParseNet inside paste-back).
+    final class SecondsCounter {
+        private(set) var total = 0.0
+        func measure<T>(_ body: () -> T) -> T {
+            let start = DispatchTime.now().uptimeNanoseconds
+            defer { total += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+            return body()
+        }
     }
 
     /// One face on its way through the pipeline (BGR).

@@ -11,6 +11,13 @@ public struct StageTimings: Sendable, Equatable {
 
     public subscript(name: String) -> Double? { stages.first { $0.name == name }?.seconds }
 
+    /// Adds `seconds` to stage `name` (moving them out of `from`, when given: a stage timed inside
+    /// another).
+    public mutating func add(_ name: String, _ seconds: Double, from outer: String? = nil) {
+        if let outer, let i = stages.firstIndex(where: { $0.name == outer }) { stages[i].seconds -= seconds }
+        if let i = stages.firstIndex(where: { $0.name == name }) { stages[i].seconds += seconds } else { stages.append((name, seconds)) }
+    }
+
     /// Runs `body`, adding its duration to stage `name`.
     public mutating func measure<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
         let start = DispatchTime.now().uptimeNanoseconds
