@@ -47,23 +47,35 @@ public final class Conv2d: @unchecked Sendable {
     public let algorithm: ConvAlgorithm
 
     private var weights: FormattedBuffer
+    /// The state dict's weights, kept only for Winograd: its weight formats are tied to a shape's
+    /// tiling and oneDNN cannot reorder from one to another.
+    private let plainWeights: FormattedBuffer?
     private let bias: Tensor?
     private var plans: [PlanKey: Plan] = [:]
+    /// Shapes oneDNN has no optimised kernel for, so the fallback is not re-probed on every call.
+    private var failedPlans: [PlanKey: Error] = [:]
     private let lock = NSLock()
 
-    /// The channel block of every activation the tensor core produces: the one oneDNN's fastest
-    /// convolution kernels use on this CPU (16 with AVX-512, 8 with AVX2), probed once.
+    /// The channel block of every activation the tensor core produces: the widest one oneDNN has
+    /// optimised direct kernels for on this CPU (16 with AVX-512, 8 with AVX2), probed once. (Asked
+    /// to choose freely, oneDNN 2.6 on AVX-512 prefers NHWC "brgconv" kernels, which the rest of the
+    /// tensor core does not use; the blocked AVX-512 kernels are as fast.)
     public static let activationBlock: Int = {
-        var src = DNNL.descriptor([1, 64, 32, 32], dnnl_format_tag_any)
-        var dst = src
-        var wei = DNNL.descriptor([64, 64, 3, 3], dnnl_format_tag_any)
-        var strides: [dnnl_dim_t] = [1, 1], pad: [dnnl_dim_t] = [1, 1]
-        var desc = dnnl_convolution_desc_t()
-        var pd: dnnl_primitive_desc_t?
-        guard dnnl_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct, &src, &wei, nil, &dst, &strides, &pad, &pad) == dnnl_success,
-              dnnl_primitive_desc_create(&pd, &desc, nil, DNNL.engine, nil) == dnnl_success else { return 8 }
-        defer { dnnl_primitive_desc_destroy(pd) }
-        if case .channelBlocked(let block) = DNNL.layout(of: DNNL.queryDescriptor(pd!, dnnl_query_dst_md)) { return block }
+        for block in [16, 8] {
+            let layout = TensorLayout.channelBlocked(block)
+            var src = DNNL.descriptor(shape: [1, 64, 32, 32], layout: layout)
+            var dst = src
+            var wei = DNNL.descriptor([64, 64, 3, 3], dnnl_format_tag_any)
+            var strides: [dnnl_dim_t] = [1, 1], pad: [dnnl_dim_t] = [1, 1]
+            var desc = dnnl_convolution_desc_t()
+            var pd: dnnl_primitive_desc_t?
+            guard dnnl_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct, &src, &wei, nil, &dst, &strides, &pad, &pad) == dnnl_success,
+                  dnnl_primitive_desc_create(&pd, &desc, nil, DNNL.engine, nil) == dnnl_success else { continue }
+            defer { dnnl_primitive_desc_destroy(pd) }
+            let implementation = DNNL.implementationName(pd!)
+            if block == 16 && !implementation.contains("avx512") { continue }
+            if !implementation.hasPrefix("ref") { return block }
+        }
         return 8
     }()
 
@@ -80,6 +92,7 @@ public final class Conv2d: @unchecked Sendable {
         self.padding = padding
         self.algorithm = (algorithm == .winograd && !(kernelSize == (3, 3) && stride == 1)) ? .direct : algorithm
         weights = FormattedBuffer(descriptor: DNNL.descriptor(plain.shape, dnnl_oihw), storage: plain.storage)
+        plainWeights = self.algorithm == .winograd ? weights : nil
         if let bias { precondition(bias.shape == [outChannels], "conv bias \(bias.shape) for \(outChannels) outputs") }
         self.bias = bias?.contiguous()
     }
@@ -93,22 +106,17 @@ public final class Conv2d: @unchecked Sendable {
         _ x: Tensor, activation: FusedActivation = .none, residual: Tensor? = nil, residualScale: Float = 1
     ) -> Tensor {
         precondition(x.rank == 4 && x.shape[1] == inChannels, "conv expects \(inChannels) input channels, got \(x.shape)")
-        let input: Tensor
+        var input: Tensor
         if algorithm == .gemm {
             input = x.withLayout(.contiguous)
         } else {
-            input = x.layout == .contiguous && inChannels > 4 ? x.withLayout(.channelBlocked(Conv2d.activationBlock)) : x
+            input = x.layout == .contiguous && inChannels >= Conv2d.activationBlock ? x.withLayout(.channelBlocked(Conv2d.activationBlock)) : x
         }
         if algorithm == .gemm {
             return im2col(input, activation: activation, residual: residual, residualScale: residualScale)
         }
-        let key = PlanKey(shape: input.shape, layout: input.layout, activation: activation, hasResidual: residual != nil)
-        let plan: Plan
-        do {
-            plan = try self.plan(for: key)
-        } catch {
-            fatalError("\(error)")
-        }
+        let (plan, planInput) = plan(for: input, activation: activation, hasResidual: residual != nil)
+        input = planInput
         let output: Tensor
         if let residual {
             precondition(residual.shape == plan.outputShape, "residual \(residual.shape) vs conv output \(plan.outputShape)")
@@ -123,7 +131,28 @@ public final class Conv2d: @unchecked Sendable {
         } catch {
             fatalError("\(error)")
         }
-        return output
+        return output.withLayout(.channelBlocked(Conv2d.activationBlock))
+    }
+
+    /// The plan for `input` (and the input in the layout it takes). oneDNN's AVX-512 kernels skip
+    /// some small channel counts (e.g. 8 -> 8) that its AVX2 kernels cover: such layers run on
+    /// 8-channel blocks and their outputs are converted back.
+    private func plan(for input: Tensor, activation: FusedActivation, hasResidual: Bool) -> (Plan, Tensor) {
+        let key = PlanKey(shape: input.shape, layout: input.layout, activation: activation, hasResidual: hasResidual,
+                          outputBlock: Conv2d.activationBlock)
+        do {
+            return (try plan(for: key), input)
+        } catch KernelError.referenceFallback where Conv2d.activationBlock != 8 {
+            let narrow = input.withLayout(inChannels >= 8 ? .channelBlocked(8) : .contiguous)
+            let fallback = PlanKey(shape: narrow.shape, layout: narrow.layout, activation: activation, hasResidual: hasResidual, outputBlock: 8)
+            do {
+                return (try plan(for: fallback), narrow)
+            } catch {
+                fatalError("\(error)")
+            }
+        } catch {
+            fatalError("\(error)")
+        }
     }
 
     private func im2col(_ input: Tensor, activation: FusedActivation, residual: Tensor?, residualScale: Float) -> Tensor {
@@ -159,8 +188,8 @@ public final class Conv2d: @unchecked Sendable {
 
     /// The oneDNN implementation serving an input of this shape (for diagnostics and the `ref:` check).
     public func implementation(forInputShape shape: [Int]) throws -> String {
-        let layout: TensorLayout = inChannels > 4 && algorithm != .gemm ? .channelBlocked(Conv2d.activationBlock) : .contiguous
-        return try plan(for: PlanKey(shape: shape, layout: layout, activation: .none, hasResidual: false)).implementation
+        let layout: TensorLayout = inChannels >= Conv2d.activationBlock && algorithm != .gemm ? .channelBlocked(Conv2d.activationBlock) : .contiguous
+        return try plan(for: PlanKey(shape: shape, layout: layout, activation: .none, hasResidual: false, outputBlock: Conv2d.activationBlock)).implementation
     }
 
     /// Multiply-adds x 2 for one input of `height x width`.
@@ -173,7 +202,14 @@ public final class Conv2d: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if let plan = plans[key] { return plan }
-        let plan = try Plan(conv: self, key: key, weights: weights)
+        if let error = failedPlans[key] { throw error }
+        let plan: Plan
+        do {
+            plan = try Plan(conv: self, key: key, weights: plainWeights ?? weights)
+        } catch {
+            failedPlans[key] = error
+            throw error
+        }
         // Keep a single copy of the weights: in the format the newest plan uses.
         weights = plan.weights
         plans[key] = plan
@@ -185,6 +221,8 @@ public final class Conv2d: @unchecked Sendable {
         let layout: TensorLayout
         let activation: FusedActivation
         let hasResidual: Bool
+        /// Channel block of the output (the tensor core's, or 8 for the AVX2 fallback).
+        let outputBlock: Int
     }
 
     /// A primitive built for one input shape, with the weights in the format it wants.
@@ -203,7 +241,7 @@ public final class Conv2d: @unchecked Sendable {
             let out = conv.outputSize(height: h, width: w)
             let outputShape = [n, conv.outChannels, out.height, out.width]
             self.outputShape = outputShape
-            outputLayout = conv.algorithm == .gemm ? .contiguous : .channelBlocked(Conv2d.activationBlock)
+            outputLayout = conv.algorithm == .gemm ? .contiguous : .channelBlocked(key.outputBlock)
             var src = DNNL.descriptor(shape: key.shape, layout: key.layout)
             var dst = DNNL.descriptor(shape: outputShape, layout: outputLayout)
             var wei = DNNL.descriptor([conv.outChannels, conv.inChannels, conv.kernelSize.height, conv.kernelSize.width], dnnl_format_tag_any)
