@@ -40,7 +40,10 @@ public final class FaceRestorationModels: @unchecked Sendable {
         var problems: [ModelFiles.Model: String] = [:]
         func load<T>(_ model: ModelFiles.Model, _ make: (URL) throws -> T) -> T? {
             do {
-                return try make(try files.require(model))
+                let url = try files.require(model)
+                // A digest recorded by `facerestore models download` is checked on every load.
+                try ModelChecksums(files: files).verify(url)
+                return try make(url)
             } catch {
                 problems[model] = "\(error)"
                 return nil
