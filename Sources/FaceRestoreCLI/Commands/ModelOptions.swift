@@ -3,15 +3,24 @@ import Foundation
 import Networks
 import Restoration
 
+/// The models folder alone: what `serve` and `models` need.
+struct ModelsFolderOption: ParsableArguments {
+    @Option(help: ArgumentHelp("Folder with the official model files (default: $FACERESTORE_MODELS, else ./weights).", valueName: "dir"))
+    var models: String?
+
+    var files: ModelFiles { ModelFiles(directory: models) }
+}
+
 /// Where model files come from; shared by every command that loads a network.
 struct ModelOptions: ParsableArguments {
-    @Option(help: "Folder with the official model files (default: $FACERESTORE_MODELS, else ./weights).")
-    var models: String?
+    @OptionGroup var folder: ModelsFolderOption
 
     @Option(help: "A CodeFormer checkpoint (.pth or .safetensors) to use instead of <models>/codeformer.pth; a synthetic-weights manifest (*.manifest.json) also works, for testing.")
     var codeformer: String?
 
-    var files: ModelFiles { ModelFiles(directory: models) }
+    var models: String? { folder.models }
+
+    var files: ModelFiles { folder.files }
 
     func codeformerURL() throws -> URL {
         if let codeformer {
