@@ -80,4 +80,18 @@ struct ConfigurationTests {
         }
         #expect(ServiceSetting.port.help.contains("Default: 8080"))
     }
+
+    @Test("the README's configuration table lists every flag with its variable and default")
+    func readmeTable() throws {
+        let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("README.md")
+        let text = try String(contentsOf: readme, encoding: .utf8)
+        for setting in ServiceSetting.allCases {
+            let row = text.split(separator: "\n").first { $0.hasPrefix("| `\(setting.flag)` |") }
+            #expect(row?.contains("`\(setting.environmentVariable)`") == true, "\(setting.flag)")
+            if setting != .models && setting != .publicURL && setting != .threads {
+                #expect(row?.contains("`\(setting.defaultDescription)`") == true, "\(setting.flag): \(setting.defaultDescription)")
+            }
+        }
+    }
 }
