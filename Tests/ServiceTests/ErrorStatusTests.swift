@@ -156,7 +156,8 @@ struct ErrorStatusTests {
         configuration.resultsDirectory = empty.appendingPathComponent("results").path
         let service = try FaceRestoreService(configuration: configuration, models: models)
         defer { service.shutdown() }
-        try await service.makeApplication(logger: ServiceHarness.quietLogger).test(.router) { client in
+        let app = service.makeApplication(logger: ServiceHarness.quietLogger)
+        try await isolated { try await app.test(.router) { client in
             let message = try await Self.expectError(client, status: .serviceUnavailable, contentType: "application/json",
                                                      body: Self.json(["image_base64": Self.image]))
             #expect(message.contains("codeformer.pth") && message.contains("facerestore models download"))
@@ -166,7 +167,7 @@ struct ErrorStatusTests {
             #expect(health.status == .ok)
             let states = try #require(health.json["models"] as? [String: String])
             #expect(states["codeformer.pth"] == "missing" && states["RealESRGAN_x2plus.pth"] == "missing")
-        }
+        } }
     }
 
     @Test("503 for Real-ESRGAN only when an option that needs it survives the large-image rules")

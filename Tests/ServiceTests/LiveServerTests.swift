@@ -58,7 +58,7 @@ struct LiveServerTests {
         let restorer = StubRestorer(blocking: true)
         try await ServiceHarness(restorer: restorer).test(.live) { client in
             let port = try #require(client.port)
-            let job = Task {
+            let job = Task(executorPreference: TestServerExecutor.shared) {
                 try await client.execute(uri: "/api/process", method: .post, headers: [.contentType: "application/json"],
                                          body: jsonBody(["image_base64": TestImages.png().base64EncodedString()]))
             }
@@ -84,7 +84,7 @@ struct LiveServerTests {
         let restorer = StubRestorer(blocking: true)
         try await ServiceHarness(restorer: restorer) { $0.queueDepth = 0 }.test(.live) { client in
             let port = try #require(client.port)
-            let job = Task {
+            let job = Task(executorPreference: TestServerExecutor.shared) {
                 try await client.execute(uri: "/api/process", method: .post, headers: [.contentType: "application/json"],
                                          body: jsonBody(["image_base64": TestImages.png().base64EncodedString()]))
             }

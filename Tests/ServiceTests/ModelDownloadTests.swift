@@ -32,7 +32,7 @@ struct ModelDownloadTests {
     static func withServer(_ server: FileServer, _ body: @Sendable @escaping (Int) async throws -> Void) async throws {
         let app = Application(router: server.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                               logger: ServiceHarness.quietLogger)
-        try await app.test(.live) { client in try await body(try #require(client.port)) }
+        try await isolated { try await app.test(.live) { client in try await body(try #require(client.port)) } }
     }
 
     @Test("a fresh download lands atomically under the official name with its SHA-256 recorded")

@@ -238,11 +238,12 @@ struct ProcessEndpointTests {
         configuration.resultsDirectory = directory.path
         let service = try FaceRestoreService(configuration: configuration, restorer: recorder)
         defer { service.shutdown() }
-        try await service.makeApplication(logger: ServiceHarness.quietLogger).test(.router) { client in
+        let app = service.makeApplication(logger: ServiceHarness.quietLogger)
+        try await isolated { try await app.test(.router) { client in
             let response = try await client.execute(uri: "/api/process", method: .post, headers: [.contentType: "application/json"],
                                                     body: jsonBody(["image_base64": TestImages.png().base64EncodedString()]))
             #expect(response.status == .ok)
-        }
+        } }
         #expect(recorder.names == ["fr-inference"])
     }
 }

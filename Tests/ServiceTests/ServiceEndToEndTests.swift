@@ -35,11 +35,12 @@ struct ServiceEndToEndTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let service = try Self.service(directory)
         defer { service.shutdown() }
-        try await service.makeApplication(logger: ServiceHarness.quietLogger).test(.router) { client in
+        let app = service.makeApplication(logger: ServiceHarness.quietLogger)
+        try await isolated { try await app.test(.router) { client in
             let states = try #require(try await client.execute(uri: "/api/health", method: .get).json["models"] as? [String: String])
             #expect(states == ["codeformer.pth": "loaded", "detection_mobilenet0.25_Final.pth": "loaded",
                                "parsing_parsenet.pth": "loaded", "RealESRGAN_x2plus.pth": "loaded"])
-        }
+        } }
     }
 
     @Test("multipart photo, upscale 2, return_base64: a 2x PNG with faces restored, served at image_url")
@@ -50,7 +51,8 @@ struct ServiceEndToEndTests {
         defer { service.shutdown() }
         let photo = try Data(contentsOf: Fixtures.url("images/04.jpg"))
         let input = try ImageDecoder.decode(photo)
-        try await service.makeApplication(logger: ServiceHarness.quietLogger).test(.router) { client in
+        let app = service.makeApplication(logger: ServiceHarness.quietLogger)
+        try await isolated { try await app.test(.router) { client in
             var form = MultipartBody()
             form.addFile(fileName: "04.jpg", data: photo, type: "image/jpeg")
             form.addField("return_base64", "true")
@@ -66,7 +68,7 @@ struct ServiceEndToEndTests {
             let path = try #require((result["image_url"] as? String).flatMap { URL(string: $0)?.path })
             let served = try await client.execute(uri: path, method: .get)
             #expect(served.status == .ok && Data(served.body.readableBytesView) == png)
-        }
+        } }
     }
 
     @Test("the contract's curl examples through the real pipeline (background_enhance with Real-ESRGAN, JSON data URI)",
@@ -80,8 +82,13 @@ struct ServiceEndToEndTests {
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         let photo = try Data(contentsOf: Fixtures.url("images/04.jpg"))
         try photo.write(to: work.appendingPathComponent("my_photo.jpg"))
-        let pngBase64 = try ImageEncoder.png(ImageDecoder.decode(photo)).base64EncodedString()
-        try await service.makeApplication(logger: ServiceHarness.quietLogger).test(.live) { client in
+        // Smaller than the photo: curl takes the JSON as one argument, and Linux caps one argument
+        // at 128 KiB.
+        let pngBase64 = try ImageEncoder.png(ImageDecoder.decode(photo).resized(width: 160, height: 160), compressionLevel: 9)
+            .base64EncodedString()
+        #expect(pngBase64.utf8.count < 120_000)
+        let app = service.makeApplication(logger: ServiceHarness.quietLogger)
+        try await isolated { try await app.test(.live) { client in
             let port = try #require(client.port)
             for command in ContractExamples.curlCommands {
                 let (status, output) = try await ContractExamples.run(ContractExamples.prepared(command, port: port, pngBase64: pngBase64), in: work)
@@ -91,6 +98,6 @@ struct ServiceEndToEndTests {
                 let result = try #require((json["results"] as? [[String: Any]])?.first)
                 #expect((result["image_url"] as? String)?.hasPrefix("http://localhost:\(port)/static/results/") == true)
             }
-        }
+        } }
     }
 }

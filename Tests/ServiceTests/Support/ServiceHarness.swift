@@ -37,11 +37,12 @@ struct ServiceHarness {
 
     /// Runs `body` against the application (`.router` in process, `.live` over a socket), then
     /// stops the inference thread and removes the folder.
-    func test<Value>(_ setup: TestingSetup = .router, _ body: @Sendable (any TestClientProtocol) async throws -> Value) async throws -> Value {
+    func test<Value: Sendable>(_ setup: TestingSetup = .router, _ body: @Sendable (any TestClientProtocol) async throws -> Value) async throws -> Value {
         defer {
             service.shutdown()
             try? FileManager.default.removeItem(at: directory)
         }
-        return try await service.makeApplication(logger: Self.quietLogger).test(setup, body)
+        let app = service.makeApplication(logger: Self.quietLogger)
+        return try await isolated { try await app.test(setup, body) }
     }
 }
