@@ -11,6 +11,13 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1"),
+        // Already in the graph through Hummingbird; named because Service imports them directly.
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // System libraries (Debian packages installed by scripts/setup.sh).
@@ -30,12 +37,29 @@ let package = Package(
         .target(name: "Imaging", dependencies: ["TensorCore", "CTurboJPEG", "CSPNG", "CWebP"]),
         // 5. Restoration pipeline.
         .target(name: "Restoration", dependencies: ["Networks", "Imaging", "TensorCore"]),
-        // 6. CLI.
+        // 6. Model files: downloading the official releases (Foundation networking only).
+        .target(name: "ModelDownloads", dependencies: ["Restoration"]),
+        // 7. HTTP service (the CodeFormer web API).
+        .target(
+            name: "Service",
+            dependencies: [
+                "Restoration", "Imaging", "TensorCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "MultipartKit", package: "multipart-kit"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // 8. CLI.
         .executableTarget(
             name: "FaceRestoreCLI",
             dependencies: [
-                "Restoration", "Networks", "Imaging", "TensorCore",
+                "Restoration", "Networks", "Imaging", "TensorCore", "Service", "ModelDownloads",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
@@ -48,6 +72,17 @@ let package = Package(
         .testTarget(name: "RestorationTests", dependencies: ["Restoration", "Networks", "Imaging", "TestSupport"]),
         // Runs the built `facerestore` executable; the dependency makes `swift test` build it first.
         .testTarget(name: "FaceRestoreCLITests", dependencies: ["FaceRestoreCLI", "Imaging", "TestSupport"]),
+        .testTarget(
+            name: "ServiceTests",
+            dependencies: [
+                "Service", "ModelDownloads", "Restoration", "Checkpoints", "Imaging", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

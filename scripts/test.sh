@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Sets up the machine (scripts/setup.sh), then runs every test optimised: the parity tests run
-# full-size networks and are slow in debug builds. Fixtures are read from ../shared/fixtures
-# (override with FACERESTORE_FIXTURES); with CI=true a missing fixture fails its test.
+# Sets up the machine (scripts/setup.sh: the Debian packages), then builds and runs every test
+# optimised: the parity tests run full-size networks and are slow in debug builds. Fixtures are
+# read from ../shared/fixtures (override with FACERESTORE_FIXTURES); with CI=true a missing
+# fixture fails its test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh --packages-only
 swift test -c release "$@"

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Service
 
 @main
 struct FaceRestore: AsyncParsableCommand {
@@ -9,6 +10,7 @@ struct FaceRestore: AsyncParsableCommand {
             Model files are the official releases, used as they are. CodeFormer's weights are under the \
             NTU S-Lab License 1.0 (non-commercial use only).
             """,
-        subcommands: [RestoreCommand.self, UpscaleCommand.self, BenchCommand.self]
+        version: ServiceInfo.version,
+        subcommands: [RestoreCommand.self, UpscaleCommand.self, BenchCommand.self, ServeCommand.self, ModelsCommand.self]
     )
 }

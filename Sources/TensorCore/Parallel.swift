@@ -1,14 +1,14 @@
 import Dispatch
 import Foundation
 
-/// Runs `body(i)` for `i in 0..<count` on all cores. Used by the tensor core's own (memory-bound)
+/// Runs `body(i)` for `i in 0..<count` on all cores (or `Parallelism.workers`). Used by the tensor core's own (memory-bound)
 /// kernels; the heavy math runs inside oneDNN and OpenBLAS with their own threads.
 public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
     if count <= 1 {
         if count == 1 { body(0) }
         return
     }
-    let workers = min(count, ProcessInfo.processInfo.activeProcessorCount)
+    let workers = min(count, Parallelism.workers)
     if workers <= 1 {
         for i in 0..<count { body(i) }
         return

@@ -3,10 +3,17 @@ import Foundation
 import Networks
 import Restoration
 
+/// The models folder alone: what `serve` and `models` need.
+struct ModelsFolderOption: ParsableArguments {
+    @Option(help: ArgumentHelp("Folder with the official model files (default: $FACERESTORE_MODELS, else ./weights).", valueName: "dir"))
+    var models: String?
+
+    var files: ModelFiles { ModelFiles(directory: models) }
+}
+
 /// Where model files come from; shared by every command that loads a network.
 struct ModelOptions: ParsableArguments {
-    @Option(help: "Folder with the official model files (default: $FACERESTORE_MODELS, else ./weights).")
-    var models: String?
+    @OptionGroup var folder: ModelsFolderOption
 
     @Option(help: "A CodeFormer checkpoint (.pth or .safetensors) to use instead of <models>/codeformer.pth; a synthetic-weights manifest (.json) also works, for testing.")
     var codeformer: String?
@@ -23,7 +30,9 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Face detector: resnet50 (the demo's), mobilenet (detection_mobilenet0.25_Final.pth, smaller and faster) or automatic (ResNet-50 when its file is present).")
     var detector: FaceRestorationModels.DetectorChoice = .automatic
 
-    var files: ModelFiles { ModelFiles(directory: models) }
+    var models: String? { folder.models }
+
+    var files: ModelFiles { folder.files }
 
     func validate() throws {
         for (flag, path) in [("--codeformer", codeformer), ("--detection-model", detectionModel), ("--parsing-model", parsingModel),

@@ -52,7 +52,10 @@ public final class FaceRestorationModels: @unchecked Sendable {
                     }
                     return try url.pathExtension.lowercased() == "json" ? manifest(url) : file(url)
                 }
-                return try file(try files.require(model))
+                let url = try files.require(model)
+                // A digest recorded by `facerestore models download` is checked on every load.
+                try ModelChecksums(files: files).verify(url)
+                return try file(url)
             } catch {
                 problems[model] = "\(error)"
                 return nil

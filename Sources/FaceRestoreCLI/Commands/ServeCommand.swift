@@ -1,0 +1,102 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import Restoration
+import Service
+
+/// `facerestore serve`: the CodeFormer web API over HTTP.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the CodeFormer web API: POST /api/process, GET /api/health, GET /static/results/<file>.",
+        discussion: """
+            Every option can also be given as its FACERESTORE_* environment variable (shown with each); \
+            a flag wins over the variable. Models are loaded once at start-up from the models folder by \
+            their official file names; a missing one does not stop the server: /api/health lists it and \
+            requests that need it get 503 with the command that installs it (facerestore models download). \
+            Set LOG_LEVEL (debug, info, warning, error) for more or less logging.
+            """
+    )
+
+    @Option(help: help(.host)) var host: String?
+    @Option(help: help(.port)) var port: String?
+    @OptionGroup var folder: ModelsFolderOption
+    @Option(help: help(.results)) var results: String?
+    @Option(name: .customLong("public-url"), help: help(.publicURL)) var publicURL: String?
+    @Option(help: help(.retention)) var retention: String?
+    @Option(help: help(.maxBodySize)) var maxBodySize: String?
+    @Option(help: help(.maxImageSize)) var maxImageSize: String?
+    @Option(help: help(.maxPixels)) var maxPixels: String?
+    @Option(help: help(.maxBatch)) var maxBatch: String?
+    @Option(help: help(.queueDepth)) var queueDepth: String?
+    @Option(help: help(.threads)) var threads: String?
+    @Option(help: help(.detector)) var detector: String?
+    @Option(help: help(.reduceUpscaleAbove)) var reduceUpscaleAbove: String?
+    @Option(help: help(.noUpscaleAbove)) var noUpscaleAbove: String?
+
+    private static func help(_ setting: ServiceSetting) -> ArgumentHelp {
+        ArgumentHelp(setting.help, valueName: setting.valueName)
+    }
+
+    /// The flags given, by setting (absent ones fall through to the environment).
+    var flags: [ServiceSetting: String] {
+        let values: [ServiceSetting: String?] = [
+            .host: host, .port: port, .models: folder.models, .results: results, .publicURL: publicURL,
+            .retention: retention, .maxBodySize: maxBodySize, .maxImageSize: maxImageSize, .maxPixels: maxPixels,
+            .maxBatch: maxBatch, .queueDepth: queueDepth, .threads: threads, .detector: detector,
+            .reduceUpscaleAbove: reduceUpscaleAbove, .noUpscaleAbove: noUpscaleAbove,
+        ]
+        return values.compactMapValues { $0 }
+    }
+
+    func run() async throws {
+        let configuration: ServiceConfiguration
+        do {
+            configuration = try ServiceConfiguration.resolve(flags: flags)
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
+        var logger = Logger(label: "facerestore")
+        logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
+
+        let files = configuration.modelFiles()
+        let start = ContinuousClock.now
+        let models = FaceRestorationModels.load(from: files, detector: configuration.detector)
+        let loadTime = ContinuousClock.now - start
+        let service: FaceRestoreService
+        do {
+            service = try FaceRestoreService(configuration: configuration, models: models)
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
+        defer { service.shutdown() }
+
+        say("facerestore \(ServiceInfo.version): CodeFormer web API")
+        for line in configuration.summary(models: files, resultsPath: service.resultsPath) { say("  " + line) }
+        say("  model files (loaded in \(String(format: "%.1f", Double(loadTime.components.seconds) + Double(loadTime.components.attoseconds) / 1e18)) s):")
+        for (file, state) in service.modelStates.sorted(by: { $0.key < $1.key }) {
+            say("    \(file): \(state)")
+        }
+        for (model, problem) in models.problems.sorted(by: { $0.key.rawValue < $1.key.rawValue })
+            where service.modelStates[model.fileName] != nil && service.modelStates[model.fileName] != "missing" {
+            say("    \(model.fileName): \(problem)")
+        }
+        if service.modelStates.values.contains(where: { $0 != "loaded" }) {
+            say("    requests that need a model that is not loaded get 503; install with: facerestore models download")
+        }
+        say("  CodeFormer's weights are under the NTU S-Lab License 1.0: non-commercial use only.")
+
+        let app = service.makeApplication(logger: logger) { channel in
+            let port = channel.localAddress?.port ?? configuration.port
+            say("listening on http://\(configuration.host):\(port)")
+            }
+        try await app.runService()
+    }
+
+    /// A line on standard output, unbuffered: the summary must appear even when output goes to a
+    /// file or a pipe and the server then runs for days.
+    private func say(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+}

@@ -1,0 +1,78 @@
+import Restoration
+
+/// The success body of `POST /api/process`, field for field as the contract shows it, plus the
+/// additive per-result fields (faces found, parameters applied).
+struct ProcessResponse: JSONRepresentable {
+    let results: [Item]
+
+    struct Item {
+        let originalName: String
+        let filename: String
+        let imageURL: String
+        /// Present only when `return_base64` was true; plain base64, no data-URI prefix.
+        let imageBase64: String?
+        let facesFound: Int
+        let applied: AppliedParameters
+    }
+
+    var json: JSONDocument {
+        .object([
+            ("status", .string("success")),
+            ("count", .int(results.count)),
+            ("results", .array(results.map { item in
+                var members: [(String, JSONDocument)] = [
+                    ("original_name", .string(item.originalName)),
+                    ("filename", .string(item.filename)),
+                    ("image_url", .string(item.imageURL)),
+                ]
+                if let base64 = item.imageBase64 { members.append(("image_base64", .string(base64))) }
+                members.append(("faces_found", .int(item.facesFound)))
+                members.append(("applied", item.applied.json))
+                return .object(members)
+            })),
+        ])
+    }
+}
+
+/// The parameters a restoration actually ran with; the large-image rules can lower `upscale` and
+/// switch Real-ESRGAN off.
+struct AppliedParameters: JSONRepresentable, Equatable {
+    let fidelity: Float
+    let upscale: Int
+    let backgroundEnhance: Bool
+    let faceUpsample: Bool
+
+    init(_ options: RestorationOptions) {
+        fidelity = options.fidelity
+        upscale = options.upscale
+        backgroundEnhance = options.backgroundEnhance
+        faceUpsample = options.faceUpsample
+    }
+
+    var json: JSONDocument {
+        .object([
+            // Through the Float's shortest decimal, so 0.7 reads 0.7 and not 0.699999988079071.
+            ("fidelity", .double(Double("\(fidelity)") ?? Double(fidelity))),
+            ("upscale", .int(upscale)),
+            ("background_enhance", .bool(backgroundEnhance)),
+            ("face_upsample", .bool(faceUpsample)),
+        ])
+    }
+}
+
+/// `GET /api/health`: the contract's two fields, then the version, the models and the queue.
+struct HealthResponse: JSONRepresentable {
+    let version: String
+    let models: [String: ModelInventory.State]
+    let queue: InferenceExecutor.Status
+
+    var json: JSONDocument {
+        .object([
+            ("status", .string("online")),
+            ("device", .string("cpu")),
+            ("version", .string(version)),
+            ("models", .object(models.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value.rawValue)) })),
+            ("queue", .object([("running", .bool(queue.running)), ("waiting", .int(queue.waiting)), ("queue_depth", .int(queue.queueDepth))])),
+        ])
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import Restoration
+
+/// Everything `facerestore serve` can be told, resolved and checked: flags over `FACERESTORE_*`
+/// variables over defaults (`ServiceSetting` lists them).
+public struct ServiceConfiguration: Sendable, Equatable {
+    public var host = "0.0.0.0"
+    public var port = 8080
+    /// nil: `ModelFiles`' default (`$FACERESTORE_MODELS`, else `./weights`).
+    public var modelsDirectory: String?
+    public var resultsDirectory = "results"
+    /// Absolute http(s) URL without a trailing slash, or nil to use the request's scheme and host.
+    public var publicBaseURL: String?
+    public var retention: Duration = .seconds(3600)
+    public var maxBodyBytes = 64 << 20
+    public var maxImageBytes = 20 << 20
+    public var maxPixels = 25_000_000
+    public var maxBatch = 8
+    public var queueDepth = 4
+    /// nil: every core.
+    public var threads: Int?
+    public var detector = FaceRestorationModels.DetectorChoice.automatic
+    public var largeImageLimits = LargeImageLimits()
+
+    public init() {}
+
+    /// The models folder these settings point at.
+    public func modelFiles(environment: [String: String] = ProcessInfo.processInfo.environment) -> ModelFiles {
+        ModelFiles(directory: modelsDirectory, environment: environment)
+    }
+
+    /// Resolves `flags` (raw flag values by setting, absent when not given) over `environment`.
+    public static func resolve(flags: [ServiceSetting: String],
+                               environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ServiceConfiguration {
+        var configuration = ServiceConfiguration()
+        for setting in ServiceSetting.allCases {
+            let source: String
+            let raw: String
+            if let value = flags[setting] {
+                (source, raw) = (setting.flag, value)
+            } else if let value = environment[setting.environmentVariable], !value.isEmpty {
+                (source, raw) = (setting.environmentVariable, value)
+            } else {
+                continue
+            }
+            try configuration.apply(setting, raw, source: source)
+        }
+        return configuration
+    }
+
+    private mutating func apply(_ setting: ServiceSetting, _ raw: String, source: String) throws {
+        let value = raw.trimmingCharacters(in: .whitespaces)
+        func invalid(_ expected: String) -> ConfigurationError {
+            ConfigurationError.invalid(source: source, value: raw, expected: expected)
+        }
+        func integer(_ range: ClosedRange<Int>, _ expected: String) throws -> Int {
+            guard let number = Int(value), range.contains(number) else { throw invalid(expected) }
+            return number
+        }
+        func pixelRule() throws -> Int? {
+            if ["off", "none"].contains(value.lowercased()) { return nil }
+            let number = try integer(0...Int.max, "a size in pixels, or 0 to turn the rule off")
+            return number == 0 ? nil : number
+        }
+        switch setting {
+        case .host:
+            guard !value.isEmpty, !value.contains(where: \.isWhitespace) else { throw invalid("a host name or IP address") }
+            host = value
+        case .port:
+            port = try integer(0...65535, "a port number from 0 to 65535")
+        case .models:
+            guard !value.isEmpty else { throw invalid("a folder") }
+            modelsDirectory = value
+        case .results:
+            guard !value.isEmpty else { throw invalid("a folder") }
+            resultsDirectory = value
+        case .publicURL:
+            var base = value
+            while base.hasSuffix("/") { base.removeLast() }
+            guard let url = URL(string: base), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
+                  let host = url.host, !host.isEmpty, url.query == nil, url.fragment == nil else {
+                throw invalid("an absolute http:// or https:// URL such as https://faces.example.com")
+            }
+            publicBaseURL = base
+        case .retention:
+            guard let duration = DurationText.parse(value), duration > .zero else {
+                throw invalid("a positive duration such as 90s, 30m, 1h or 2d")
+            }
+            retention = duration
+        case .maxBodySize:
+            guard let bytes = ByteCount.parse(value), bytes > 0 else { throw invalid("a positive size such as 64MiB") }
+            maxBodyBytes = bytes
+        case .maxImageSize:
+            guard let bytes = ByteCount.parse(value), bytes > 0 else { throw invalid("a positive size such as 20MiB") }
+            maxImageBytes = bytes
+        case .maxPixels:
+            maxPixels = try integer(1...Int.max, "a positive pixel count")
+        case .maxBatch:
+            maxBatch = try integer(1...10_000, "a count from 1 to 10000")
+        case .queueDepth:
+            queueDepth = try integer(0...10_000, "a count from 0 to 10000")
+        case .threads:
+            threads = try integer(1...4096, "a thread count of at least 1")
+        case .detector:
+            guard let choice = FaceRestorationModels.DetectorChoice(rawValue: value.lowercased()) else {
+                throw invalid(FaceRestorationModels.DetectorChoice.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            detector = choice
+        case .reduceUpscaleAbove:
+            largeImageLimits.reduceToTwoAbove = try pixelRule()
+        case .noUpscaleAbove:
+            largeImageLimits.reduceToOneAbove = try pixelRule()
+        }
+    }
+
+    /// The start-up summary, one setting per line.
+    public func summary(models: ModelFiles, resultsPath: String) -> [String] {
+        let threadText = threads.map(String.init) ?? "\(ProcessInfo.processInfo.activeProcessorCount) (all cores)"
+        func rule(_ pixels: Int?) -> String { pixels.map { "\($0) px" } ?? "off" }
+        return [
+            "listen        \(host):\(port)",
+            "models        \(models.directory.standardizedFileURL.path)",
+            "results       \(resultsPath) (kept \(DurationText.describe(retention)))",
+            "public URL    \(publicBaseURL ?? "from each request's scheme and host (X-Forwarded-Proto/-Host honoured)")",
+            "limits        body \(ByteCount.describe(maxBodyBytes)), image \(ByteCount.describe(maxImageBytes)), \(maxPixels) pixels, batch \(maxBatch)",
+            "queue         \(queueDepth) waiting, \(threadText) threads",
+            "detector      \(detector.rawValue)",
+            "large images  upscale 4 -> 2 above \(rule(largeImageLimits.reduceToTwoAbove)), -> 1 above \(rule(largeImageLimits.reduceToOneAbove))",
+        ]
+    }
+}
+
+/// A setting that cannot be used, named by where it came from (flag or variable).
+public enum ConfigurationError: Error, CustomStringConvertible, Equatable, Sendable {
+    case invalid(source: String, value: String, expected: String)
+    case resultsFolderUnusable(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .invalid(let source, let value, let expected):
+            "\(source): '\(value)' is not valid; expected \(expected)"
+        case .resultsFolderUnusable(let path, let reason):
+            "results folder \(path) cannot be used: \(reason)"
+        }
+    }
+}

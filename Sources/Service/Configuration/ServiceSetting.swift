@@ -1,0 +1,103 @@
+/// One setting of `facerestore serve`: its flag, its environment variable and its help, in one place
+/// so the command line, the start-up summary and the README table cannot drift apart.
+/// A flag wins over the variable, the variable over the default.
+public enum ServiceSetting: String, CaseIterable, Sendable {
+    case host
+    case port
+    case models
+    case results
+    case publicURL
+    case retention
+    case maxBodySize
+    case maxImageSize
+    case maxPixels
+    case maxBatch
+    case queueDepth
+    case threads
+    case detector
+    case reduceUpscaleAbove
+    case noUpscaleAbove
+
+    /// The long flag, e.g. `--public-url`.
+    public var flag: String { "--" + kebabName }
+
+    /// The environment variable, e.g. `FACERESTORE_PUBLIC_URL`.
+    public var environmentVariable: String {
+        "FACERESTORE_" + kebabName.uppercased().replacingOccurrences(of: "-", with: "_")
+    }
+
+    var kebabName: String {
+        switch self {
+        case .publicURL: return "public-url"
+        default:
+            var out = ""
+            for character in rawValue {
+                if character.isUppercase { out += "-" + character.lowercased() } else { out.append(character) }
+            }
+            return out
+        }
+    }
+
+    /// What the flag's value looks like in `--help`.
+    public var valueName: String {
+        switch self {
+        case .host: "address"
+        case .port: "port"
+        case .models, .results: "dir"
+        case .publicURL: "url"
+        case .retention: "duration"
+        case .maxBodySize, .maxImageSize: "size"
+        case .maxPixels, .maxBatch, .queueDepth, .threads: "count"
+        case .detector: "choice"
+        case .reduceUpscaleAbove, .noUpscaleAbove: "pixels"
+        }
+    }
+
+    /// The default, as shown in `--help` and the README.
+    public var defaultDescription: String {
+        let defaults = ServiceConfiguration()
+        return switch self {
+        case .host: defaults.host
+        case .port: String(defaults.port)
+        case .models: "$FACERESTORE_MODELS, else ./weights"
+        case .results: defaults.resultsDirectory
+        case .publicURL: "the request's scheme and host"
+        case .retention: DurationText.describe(defaults.retention)
+        case .maxBodySize: ByteCount.describe(defaults.maxBodyBytes).replacingOccurrences(of: " ", with: "")
+        case .maxImageSize: ByteCount.describe(defaults.maxImageBytes).replacingOccurrences(of: " ", with: "")
+        case .maxPixels: String(defaults.maxPixels)
+        case .maxBatch: String(defaults.maxBatch)
+        case .queueDepth: String(defaults.queueDepth)
+        case .threads: "all cores"
+        case .detector: defaults.detector.rawValue
+        case .reduceUpscaleAbove: defaults.largeImageLimits.reduceToTwoAbove.map(String.init) ?? "off"
+        case .noUpscaleAbove: defaults.largeImageLimits.reduceToOneAbove.map(String.init) ?? "off"
+        }
+    }
+
+    /// What the setting does.
+    public var summary: String {
+        switch self {
+        case .host: "Address to listen on (0.0.0.0: every interface; 127.0.0.1: this machine only)."
+        case .port: "TCP port to listen on (0 picks a free one)."
+        case .models: "Folder with the official model files, by their release names."
+        case .results: "Folder the result PNGs are written to and served from (/static/results/)."
+        case .publicURL: "Base of the image_url in responses, e.g. https://faces.example.com (for a proxy that rewrites hosts)."
+        case .retention: "How long results are kept before they are removed (90s, 30m, 1h, 2d)."
+        case .maxBodySize: "Largest request body (bytes, or with KiB/MiB/GiB)."
+        case .maxImageSize: "Largest single image, encoded (bytes, or with KiB/MiB/GiB)."
+        case .maxPixels: "Largest image in pixels (width x height), checked from the header before decoding."
+        case .maxBatch: "Most images in one request."
+        case .queueDepth: "Requests that may wait while one runs; beyond that the answer is 503 with Retry-After."
+        case .threads: "Threads one restoration uses."
+        case .detector: "Face detector file: automatic (ResNet-50 if present, else MobileNet-0.25), resnet50 or mobilenet."
+        case .reduceUpscaleAbove: "Longer side (px) above which upscale 4 is lowered to 2; 0 turns the rule off."
+        case .noUpscaleAbove: "Longer side (px) above which upscale becomes 1 and Real-ESRGAN is off; 0 turns the rule off."
+        }
+    }
+
+    /// The `--help` text: what it does, the variable and the default.
+    public var help: String {
+        "\(summary) Env: \(environmentVariable). Default: \(defaultDescription)."
+    }
+}

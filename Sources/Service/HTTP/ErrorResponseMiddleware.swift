@@ -1,0 +1,47 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// Turns every error into the contract's error JSON with its status. Errors the service names
+/// itself keep their message; Hummingbird's (unknown route, wrong method) get theirs; anything else
+/// is a 500 whose message names nothing internal, while the log gets the full error under a
+/// reference the client can quote. A failed request never takes the server down.
+struct ErrorResponseMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError where error.status != .notFound && error.status != .contentTooLarge
+                    && (400..<500).contains(error.status.code) {
+            // A client error Hummingbird itself raised: keep its status, in the contract's shape.
+            return JSONResponse.make(ErrorBody(message: error.body ?? error.status.reasonPhrase), status: error.status, headers: error.headers)
+        } catch {
+            let failure = Self.serviceError(for: error, request: request)
+            if case .internalError(let reference) = failure {
+                if error is CancellationError {
+                    context.logger.debug("request cancelled (client gone or server stopping)", metadata: ["reference": "\(reference)"])
+                } else {
+                    context.logger.error("request failed with an unexpected error",
+                                         metadata: ["reference": "\(reference)", "error": "\(String(reflecting: error))"])
+                }
+            }
+            return try failure.response(from: request, context: context)
+        }
+    }
+
+    static func serviceError(for error: any Error, request: Request) -> ServiceError {
+        switch error {
+        case let error as ServiceError:
+            return error
+        case let error as HTTPError where error.status == .notFound:
+            return .notFound(path: String(request.uri.path.prefix(200)))
+        case let error as HTTPError where error.status == .contentTooLarge:
+            return .bodyTooLarge(limit: nil)
+        case is NIOTooManyBytesError:
+            return .bodyTooLarge(limit: nil)
+        default:
+            return .internalError(reference: String(format: "%08x", UInt32.random(in: 0...UInt32.max)))
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import Imaging
+import Restoration
+
+/// One request's images restored as a unit, on the inference thread: every image is decoded
+/// before any is restored (so a bad third image fails the request before work is spent on the
+/// first two), results are encoded in memory, and the files are written all together at the end.
+/// Any failure leaves the results folder as it was.
+struct BatchRestoration: Sendable {
+    var images: [InputImage]
+    var options: RestorationOptions
+    var maxPixels: Int
+    var fileNames: [String]
+    var returnBase64: Bool
+
+    struct Output: Sendable {
+        var fileName: String
+        var base64: String?
+        var facesFound: Int
+        var applied: RestorationOptions
+    }
+
+    func run(restorer: any PhotoRestorer, store: ResultStore) throws -> [Output] {
+        // A lone image is decoded once; a batch is decoded twice (checked up front, then again
+        // one at a time) so that only one decoded image is held at once.
+        var decodedSingle: Image? = nil
+        for index in images.indices {
+            let image = try decode(index)
+            if images.count == 1 { decodedSingle = image }
+        }
+        var files: [(name: String, data: Data)] = []
+        var outputs: [Output] = []
+        for index in images.indices {
+            let image = try decodedSingle ?? decode(index)
+            let result: RestorationResult
+            do {
+                result = try restorer.restore(image, options: options)
+            } catch RestorationError.modelMissing(let model, _, _, _) {
+                throw ServiceError.modelMissing(file: model)
+            }
+            let png = try ImageEncoder.png(result.image)
+            files.append((fileNames[index], png))
+            outputs.append(Output(fileName: fileNames[index], base64: returnBase64 ? png.base64EncodedString() : nil,
+                                  facesFound: result.facesFound, applied: result.applied))
+        }
+        try store.writeAll(files)
+        return outputs
+    }
+
+    private func decode(_ index: Int) throws -> Image {
+        let label = ImageLabel(index: index + 1, count: images.count, name: images[index].name)
+        do {
+            return try ImageDecoder.decode(images[index].data, maxPixels: maxPixels)
+        } catch ImagingError.tooLarge(let width, let height, let limit) {
+            throw ServiceError.tooManyPixels(label, width: width, height: height, limit: limit)
+        } catch let error as ImagingError {
+            throw ServiceError.invalidImage(label, reason: error.description)
+        }
+    }
+}

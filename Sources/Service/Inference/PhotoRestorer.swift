@@ -1,0 +1,27 @@
+import Imaging
+import Restoration
+
+/// What the service needs from a restoration back end: the pipeline in production; tests put a
+/// stand-in here to check the HTTP contract (parameters, batches, files) without running networks.
+protocol PhotoRestorer: Sendable {
+    /// Which model files are usable, for `/api/health` and the 503 for a missing model.
+    var inventory: ModelInventory { get }
+    /// One photo; called on the inference thread, one at a time.
+    func restore(_ image: Image, options: RestorationOptions) throws -> RestorationResult
+}
+
+/// The real back end: the whole-photo pipeline over the models loaded at start-up.
+struct PipelineRestorer: PhotoRestorer {
+    let pipeline: FaceRestorationPipeline
+    /// Taken once: the models do not change while the service runs.
+    let inventory: ModelInventory
+
+    init(models: FaceRestorationModels) {
+        pipeline = FaceRestorationPipeline(models: models)
+        inventory = ModelInventory(models)
+    }
+
+    func restore(_ image: Image, options: RestorationOptions) throws -> RestorationResult {
+        try pipeline.restore(image, options: options)
+    }
+}

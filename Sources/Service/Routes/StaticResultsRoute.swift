@@ -1,0 +1,25 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// `GET /static/results/{filename}`: a result PNG from the results folder, or 404 with the error
+/// JSON once it has expired. The name is percent-decoded once and must be a plain file name
+/// (`ResultStore.isServableName`); the store opens it relative to the folder without following
+/// symlinks, so `..`, `%2F` and links pointing elsewhere all end in 404.
+struct StaticResultsRoute: Sendable {
+    let store: ResultStore
+
+    func handle(_ request: Request, context: some RequestContext) throws -> Response {
+        let raw = context.parameters.get("filename") ?? ""
+        let name = raw.removingPercentEncoding ?? raw
+        guard let data = store.read(name) else {
+            throw ServiceError.notFound(path: String(request.uri.path.prefix(200)))
+        }
+        let headers: HTTPFields = [
+            .contentType: "image/png",
+            .cacheControl: "public, max-age=\(Int(store.retention.timeInterval))",
+            HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+        ]
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

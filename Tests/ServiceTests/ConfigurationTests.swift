@@ -1,0 +1,97 @@
+import Foundation
+import Testing
+@testable import Service
+
+@Suite("Service configuration: flags, environment, defaults")
+struct ConfigurationTests {
+    @Test("defaults: port 8080, every limit set, Real-ESRGAN rules at 1000 and 1500 px")
+    func defaults() throws {
+        let configuration = try ServiceConfiguration.resolve(flags: [:], environment: [:])
+        #expect(configuration == ServiceConfiguration())
+        #expect(configuration.port == 8080)
+        #expect(configuration.largeImageLimits.reduceToTwoAbove == 1000 && configuration.largeImageLimits.reduceToOneAbove == 1500)
+    }
+
+    @Test("every setting has a flag and a FACERESTORE_ variable, and a flag wins over the variable")
+    func precedence() throws {
+        #expect(ServiceSetting.publicURL.flag == "--public-url")
+        #expect(ServiceSetting.publicURL.environmentVariable == "FACERESTORE_PUBLIC_URL")
+        #expect(ServiceSetting.maxBodySize.flag == "--max-body-size")
+        #expect(ServiceSetting.maxBodySize.environmentVariable == "FACERESTORE_MAX_BODY_SIZE")
+        #expect(ServiceSetting.models.environmentVariable == "FACERESTORE_MODELS")
+        #expect(Set(ServiceSetting.allCases.map(\.environmentVariable)).count == ServiceSetting.allCases.count)
+
+        let environment = ["FACERESTORE_PORT": "9000", "FACERESTORE_HOST": "127.0.0.1", "FACERESTORE_RETENTION": "2h",
+                           "FACERESTORE_MAX_BODY_SIZE": "10MiB", "FACERESTORE_QUEUE_DEPTH": "0", "FACERESTORE_THREADS": "1"]
+        let fromEnvironment = try ServiceConfiguration.resolve(flags: [:], environment: environment)
+        #expect(fromEnvironment.port == 9000 && fromEnvironment.host == "127.0.0.1")
+        #expect(fromEnvironment.retention == .seconds(7200))
+        #expect(fromEnvironment.maxBodyBytes == 10 << 20)
+        #expect(fromEnvironment.queueDepth == 0 && fromEnvironment.threads == 1)
+
+        let flagged = try ServiceConfiguration.resolve(flags: [.port: "9100", .publicURL: "https://faces.example.com/"], environment: environment)
+        #expect(flagged.port == 9100)
+        #expect(flagged.publicBaseURL == "https://faces.example.com")
+    }
+
+    @Test("values: sizes with units, durations, pixel rules that can be switched off, detector choice")
+    func values() throws {
+        let configuration = try ServiceConfiguration.resolve(flags: [
+            .maxImageSize: "512k", .maxPixels: "1000000", .maxBatch: "3", .retention: "90s", .detector: "MobileNet",
+            .reduceUpscaleAbove: "0", .noUpscaleAbove: "off", .results: "/tmp/r", .models: "/tmp/m",
+        ], environment: [:])
+        #expect(configuration.maxImageBytes == 512 * 1024)
+        #expect(configuration.maxPixels == 1_000_000 && configuration.maxBatch == 3)
+        #expect(configuration.retention == .seconds(90))
+        #expect(configuration.detector == .mobilenet)
+        #expect(configuration.largeImageLimits == .init(reduceToTwoAbove: nil, reduceToOneAbove: nil))
+        #expect(configuration.resultsDirectory == "/tmp/r" && configuration.modelsDirectory == "/tmp/m")
+        #expect(ByteCount.parse("64MB") == 64 << 20 && ByteCount.parse("1.5 GiB") == 3 << 29 && ByteCount.parse("12") == 12)
+        #expect(ByteCount.parse("12 parsecs") == nil && ByteCount.parse("-1") == nil)
+        #expect(DurationText.parse("0.5s") == .milliseconds(500) && DurationText.parse("2d") == .seconds(172_800))
+        #expect(DurationText.describe(.seconds(3600)) == "1h")
+    }
+
+    @Test("a bad value names its flag or variable and what was expected")
+    func errors() {
+        func message(_ flags: [ServiceSetting: String], _ environment: [String: String] = [:]) -> String? {
+            do {
+                _ = try ServiceConfiguration.resolve(flags: flags, environment: environment)
+                return nil
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(message([.port: "80000"])?.hasPrefix("--port: '80000' is not valid") == true)
+        #expect(message([:], ["FACERESTORE_PORT": "http"])?.hasPrefix("FACERESTORE_PORT:") == true)
+        #expect(message([.publicURL: "faces.example.com"])?.contains("http://") == true)
+        #expect(message([.retention: "0"]) != nil)
+        #expect(message([.maxBodySize: "lots"]) != nil)
+        #expect(message([.threads: "0"]) != nil)
+        #expect(message([.maxBatch: "0"]) != nil)
+        #expect(message([.detector: "yolo"])?.contains("automatic, resnet50, mobilenet") == true)
+    }
+
+    @Test("help text names the variable and the default for every setting")
+    func help() {
+        for setting in ServiceSetting.allCases {
+            #expect(setting.help.contains(setting.environmentVariable))
+            #expect(setting.help.contains("Default: "))
+        }
+        #expect(ServiceSetting.port.help.contains("Default: 8080"))
+    }
+
+    @Test("the README's configuration table lists every flag with its variable and default")
+    func readmeTable() throws {
+        let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("README.md")
+        let text = try String(contentsOf: readme, encoding: .utf8)
+        for setting in ServiceSetting.allCases {
+            let row = text.split(separator: "\n").first { $0.hasPrefix("| `\(setting.flag)` |") }
+            #expect(row?.contains("`\(setting.environmentVariable)`") == true, "\(setting.flag)")
+            if setting != .models && setting != .publicURL && setting != .threads {
+                #expect(row?.contains("`\(setting.defaultDescription)`") == true, "\(setting.flag): \(setting.defaultDescription)")
+            }
+        }
+    }
+}

@@ -1,0 +1,43 @@
+import Checkpoints
+import Foundation
+import Restoration
+import TestSupport
+
+/// A models folder with the small checkpoints from the shared fixtures under the official file
+/// names, made at test time in a temporary folder (never in the repository): the tiny real
+/// CodeFormer and its sidecar, the real MobileNet RetinaFace, ParseNet with synthetic weights
+/// written as safetensors (the reader sniffs the format, so the `.pth` name loads), and the tiny
+/// x2 RRDBNet as Real-ESRGAN x2plus.
+enum SmallModels {
+    static let fixtures = [
+        "codeformer/codeformer_tiny.pth", "codeformer/codeformer_tiny.config.json",
+        "facelib/retinaface_mnet/detection_mobilenet0.25_Final.pth", "facelib/parsenet/manifest.json",
+        "realesrgan/tiny/tiny_rrdb_x2.pth", "images/04.jpg",
+    ]
+
+    static var available: Bool { fixtures.allSatisfy(Fixtures.available) }
+
+    /// Builds the folder once per test process; returns it.
+    static let folder: Result<URL, any Error> = Result {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("facerestore-small-models-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let links = [
+            ("codeformer.pth", "codeformer/codeformer_tiny.pth"),
+            ("codeformer.config.json", "codeformer/codeformer_tiny.config.json"),
+            ("detection_mobilenet0.25_Final.pth", "facelib/retinaface_mnet/detection_mobilenet0.25_Final.pth"),
+            ("RealESRGAN_x2plus.pth", "realesrgan/tiny/tiny_rrdb_x2.pth"),
+        ]
+        for (name, fixture) in links {
+            try FileManager.default.createSymbolicLink(at: directory.appendingPathComponent(name), withDestinationURL: Fixtures.url(fixture))
+        }
+        let parser = try SyntheticWeights.load(manifest: Fixtures.url("facelib/parsenet/manifest.json"))
+        try SafetensorsWriter.write(parser, to: directory.appendingPathComponent("parsing_parsenet.pth"))
+        return directory
+    }
+
+    /// The loaded set, once per test process.
+    static let models: Result<FaceRestorationModels, any Error> = Result {
+        let files = ModelFiles(directory: try folder.get().path, environment: [:])
+        return FaceRestorationModels.load(from: files, detector: .mobilenet)
+    }
+}

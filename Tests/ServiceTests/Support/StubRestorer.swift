@@ -1,0 +1,46 @@
+import Foundation
+import Imaging
+import Restoration
+@testable import Service
+
+/// Stands in for the pipeline in the contract tests: returns the input scaled by the applied
+/// upscale (nearest neighbour, alpha kept), records the options of every call, and can be made to
+/// fail or to block until released (for the queue tests).
+final class StubRestorer: PhotoRestorer, @unchecked Sendable {
+    let inventory: ModelInventory
+    private let lock = NSLock()
+    private var calls: [(size: (Int, Int), options: RestorationOptions)] = []
+    var failure: (any Error)?
+    /// When set, each call waits for a signal before returning.
+    let gate: DispatchSemaphore?
+    /// Signalled when a call starts.
+    let started = DispatchSemaphore(value: 0)
+
+    init(inventory: ModelInventory = .allLoaded, blocking: Bool = false, failure: (any Error)? = nil) {
+        self.inventory = inventory
+        self.gate = blocking ? DispatchSemaphore(value: 0) : nil
+        self.failure = failure
+    }
+
+    var receivedOptions: [RestorationOptions] { lock.withLock { calls.map(\.options) } }
+    var receivedSizes: [(Int, Int)] { lock.withLock { calls.map(\.size) } }
+
+    func restore(_ image: Image, options: RestorationOptions) throws -> RestorationResult {
+        lock.withLock { calls.append(((image.width, image.height), options)) }
+        started.signal()
+        gate?.wait()
+        if let failure { throw failure }
+        let applied = LargeImageRule.applied(options, width: image.width, height: image.height)
+        let scale = applied.upscale
+        var output = Image(width: image.width * scale, height: image.height * scale, channels: image.channels, bitDepth: 8)
+        for y in 0..<output.height {
+            for x in 0..<output.width {
+                for c in 0..<image.channels {
+                    let value = image[x / scale, y / scale, c]
+                    output[x, y, c] = image.bitDepth == 16 ? value >> 8 : value
+                }
+            }
+        }
+        return RestorationResult(image: output, facesFound: 1, facesRestored: 1, applied: applied, faces: [], inputWasGray: false)
+    }
+}
