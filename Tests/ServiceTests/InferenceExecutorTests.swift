@@ -14,10 +14,14 @@ func waitUntil(timeout: Duration = .seconds(10), _ condition: () -> Bool) async 
     }
 }
 
+/// Each test runs on the test server threads (`isolated`): in a full run the parity tests occupy the
+/// cooperative pool for seconds at a time, which would stall these tests' polling.
 @Suite("Inference executor: dedicated thread, one job at a time, bounded queue")
 struct InferenceExecutorTests {
     @Test("jobs run one at a time, in submission order, on the named dedicated thread")
-    func order() async throws {
+    func order() async throws { try await isolated { try await Self.orderBody() } }
+
+    static func orderBody() async throws {
         let executor = InferenceExecutor(queueDepth: 8)
         defer { executor.shutdown() }
         let log = Log()
@@ -45,7 +49,9 @@ struct InferenceExecutorTests {
     }
 
     @Test("when the queue is full, run fails at once with atCapacity and a Retry-After estimate")
-    func capacity() async throws {
+    func capacity() async throws { try await isolated { try await Self.capacityBody() } }
+
+    static func capacityBody() async throws {
         let executor = InferenceExecutor(queueDepth: 1)
         defer { executor.shutdown() }
         let gate = DispatchSemaphore(value: 0)
@@ -64,7 +70,9 @@ struct InferenceExecutorTests {
     }
 
     @Test("queue depth 0: one running job, nothing waits")
-    func depthZero() async throws {
+    func depthZero() async throws { try await isolated { try await Self.depthZeroBody() } }
+
+    static func depthZeroBody() async throws {
         let executor = InferenceExecutor(queueDepth: 0)
         defer { executor.shutdown() }
         let gate = DispatchSemaphore(value: 0)
@@ -76,7 +84,9 @@ struct InferenceExecutorTests {
     }
 
     @Test("a waiting job whose request is cancelled leaves the queue without running")
-    func cancellation() async throws {
+    func cancellation() async throws { try await isolated { try await Self.cancellationBody() } }
+
+    static func cancellationBody() async throws {
         let executor = InferenceExecutor(queueDepth: 2)
         defer { executor.shutdown() }
         let gate = DispatchSemaphore(value: 0)
@@ -95,7 +105,9 @@ struct InferenceExecutorTests {
     }
 
     @Test("errors thrown by a job reach the caller; the thread goes on")
-    func errors() async throws {
+    func errors() async throws { try await isolated { try await Self.errorsBody() } }
+
+    static func errorsBody() async throws {
         struct Boom: Error {}
         let executor = InferenceExecutor(queueDepth: 1)
         defer { executor.shutdown() }
@@ -104,7 +116,9 @@ struct InferenceExecutorTests {
     }
 
     @Test("shutdown fails the waiting jobs and stops after the running one")
-    func shutdown() async throws {
+    func shutdown() async throws { try await isolated { try await Self.shutdownBody() } }
+
+    static func shutdownBody() async throws {
         let executor = InferenceExecutor(queueDepth: 2)
         let gate = DispatchSemaphore(value: 0)
         let first = Task { try await executor.run { gate.wait(); return "done" } }

@@ -1,7 +1,7 @@
 import Restoration
 
 /// The success body of `POST /api/process`, field for field as the contract shows it, plus the
-/// additive per-result fields (faces found, parameters applied).
+/// additive per-result fields (faces found and restored, parameters applied).
 struct ProcessResponse: JSONRepresentable {
     let results: [Item]
 
@@ -12,6 +12,8 @@ struct ProcessResponse: JSONRepresentable {
         /// Present only when `return_base64` was true; plain base64, no data-URI prefix.
         let imageBase64: String?
         let facesFound: Int
+        /// Less than `facesFound` only when a face could not be restored (never pasted unrestored).
+        let facesRestored: Int
         let applied: AppliedParameters
     }
 
@@ -27,6 +29,7 @@ struct ProcessResponse: JSONRepresentable {
                 ]
                 if let base64 = item.imageBase64 { members.append(("image_base64", .string(base64))) }
                 members.append(("faces_found", .int(item.facesFound)))
+                members.append(("faces_restored", .int(item.facesRestored)))
                 members.append(("applied", item.applied.json))
                 return .object(members)
             })),

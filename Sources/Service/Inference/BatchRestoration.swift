@@ -17,6 +17,7 @@ struct BatchRestoration: Sendable {
         var fileName: String
         var base64: String?
         var facesFound: Int
+        var facesRestored: Int
         var applied: RestorationOptions
     }
 
@@ -41,7 +42,7 @@ struct BatchRestoration: Sendable {
             let png = try ImageEncoder.png(result.image)
             files.append((fileNames[index], png))
             outputs.append(Output(fileName: fileNames[index], base64: returnBase64 ? png.base64EncodedString() : nil,
-                                  facesFound: result.facesFound, applied: result.applied))
+                                  facesFound: result.facesFound, facesRestored: result.facesRestored, applied: result.applied))
         }
         try store.writeAll(files)
         return outputs

@@ -52,7 +52,8 @@ struct ProcessRoute: Sendable {
         let items = zip(parsed.images, outputs).map { input, output in
             ProcessResponse.Item(originalName: input.name, filename: output.fileName,
                                  imageURL: "\(base)/static/results/\(output.fileName)", imageBase64: output.base64,
-                                 facesFound: output.facesFound, applied: AppliedParameters(output.applied))
+                                 facesFound: output.facesFound, facesRestored: output.facesRestored,
+                                 applied: AppliedParameters(output.applied))
         }
         return JSONResponse.make(ProcessResponse(results: items))
     }

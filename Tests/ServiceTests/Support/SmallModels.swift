@@ -12,7 +12,7 @@ enum SmallModels {
     static let fixtures = [
         "codeformer/codeformer_tiny.pth", "codeformer/codeformer_tiny.config.json",
         "facelib/retinaface_mnet/detection_mobilenet0.25_Final.pth", "facelib/parsenet/manifest.json",
-        "realesrgan/tiny/tiny_rrdb_x2.pth", "images/04.jpg",
+        "realesrgan/tiny/tiny_rrdb_x2.pth", "images/03.jpg",
     ]
 
     static var available: Bool { fixtures.allSatisfy(Fixtures.available) }
