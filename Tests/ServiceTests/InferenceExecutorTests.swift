@@ -3,7 +3,7 @@ import Testing
 @testable import Service
 
 /// Waits (polling, up to `timeout`) until `condition` holds.
-func waitUntil(timeout: Duration = .seconds(10), _ condition: () -> Bool) async throws {
+func waitUntil(timeout: Duration = .seconds(120), _ condition: () -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
     while !condition() {
         guard ContinuousClock.now < deadline else {
@@ -28,7 +28,7 @@ struct InferenceExecutorTests {
         let gate = DispatchSemaphore(value: 0)
         var tasks: [Task<Void, any Error>] = []
         for index in 0..<5 {
-            tasks.append(Task {
+            tasks.append(Task(executorPreference: TestServerExecutor.shared) {
                 try await executor.run {
                     log.append("start \(index) \(ThreadName.current)")
                     if index == 0 { gate.wait() }
@@ -55,9 +55,9 @@ struct InferenceExecutorTests {
         let executor = InferenceExecutor(queueDepth: 1)
         defer { executor.shutdown() }
         let gate = DispatchSemaphore(value: 0)
-        let first = Task { try await executor.run { gate.wait(); return 1 } }
+        let first = Task(executorPreference: TestServerExecutor.shared) { try await executor.run { gate.wait(); return 1 } }
         try await waitUntil { executor.status.running }
-        let second = Task { try await executor.run { 2 } }
+        let second = Task(executorPreference: TestServerExecutor.shared) { try await executor.run { 2 } }
         try await waitUntil { executor.status.waiting == 1 }
         await #expect { try await executor.run { 3 } } throws: { error in
             guard case ServiceError.atCapacity(let seconds) = error else { return false }
@@ -76,7 +76,7 @@ struct InferenceExecutorTests {
         let executor = InferenceExecutor(queueDepth: 0)
         defer { executor.shutdown() }
         let gate = DispatchSemaphore(value: 0)
-        let first = Task { try await executor.run { gate.wait() } }
+        let first = Task(executorPreference: TestServerExecutor.shared) { try await executor.run { gate.wait() } }
         try await waitUntil { executor.status.running }
         await #expect(throws: ServiceError.self) { try await executor.run { () } }
         gate.signal()
@@ -91,9 +91,9 @@ struct InferenceExecutorTests {
         defer { executor.shutdown() }
         let gate = DispatchSemaphore(value: 0)
         let ran = Log()
-        let first = Task { try await executor.run { gate.wait() } }
+        let first = Task(executorPreference: TestServerExecutor.shared) { try await executor.run { gate.wait() } }
         try await waitUntil { executor.status.running }
-        let waiting = Task { try await executor.run { ran.append("ran") } }
+        let waiting = Task(executorPreference: TestServerExecutor.shared) { try await executor.run { ran.append("ran") } }
         try await waitUntil { executor.status.waiting == 1 }
         waiting.cancel()
         await #expect(throws: CancellationError.self) { try await waiting.value }
@@ -121,9 +121,9 @@ struct InferenceExecutorTests {
     static func shutdownBody() async throws {
         let executor = InferenceExecutor(queueDepth: 2)
         let gate = DispatchSemaphore(value: 0)
-        let first = Task { try await executor.run { gate.wait(); return "done" } }
+        let first = Task(executorPreference: TestServerExecutor.shared) { try await executor.run { gate.wait(); return "done" } }
         try await waitUntil { executor.status.running }
-        let waiting = Task { try await executor.run { "never" } }
+        let waiting = Task(executorPreference: TestServerExecutor.shared) { try await executor.run { "never" } }
         try await waitUntil { executor.status.waiting == 1 }
         executor.shutdown()
         await #expect(throws: CancellationError.self) { try await waiting.value }

@@ -42,8 +42,10 @@ struct StaticResultsTests {
         let harness = try ServiceHarness { $0.retention = .seconds(1) }
         try await harness.test { client in
             let (file, path) = try await Self.createResult(client)
-            // Removed by the sweeper (it runs every half retention), not by a request.
-            try await waitUntil(timeout: .seconds(20)) { !harness.resultFiles.contains(file) }
+            // Removed by the sweeper (it runs every half retention), not by a request. The sweeper
+            // is a task on the cooperative pool, which the parity tests can hold for a minute in a
+            // full run: hence the generous wait.
+            try await waitUntil(timeout: .seconds(180)) { !harness.resultFiles.contains(file) }
             let gone = try await client.execute(uri: path, method: .get)
             #expect(gone.status == .notFound)
             #expect(gone.json["status"] as? String == "error")
