@@ -56,8 +56,10 @@ public final class FaceRestoreService: Sendable {
     /// The application: bound to the configured host and port, with the sweeper as a service.
     public func makeApplication(logger: Logger, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in })
         -> some ApplicationProtocol {
-        Application(
+        let maxBodyBytes = configuration.maxBodyBytes
+        return Application(
             router: makeRouter(),
+            server: .http1(additionalChannelHandlers: [ExpectContinueHandler(maxBodyBytes: maxBodyBytes)]),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "facerestore"),
             services: [ResultSweeper(store: store, logger: logger)],
             onServerRunning: onServerRunning,

@@ -103,4 +103,26 @@ struct LiveServerTests {
             #expect(try await job.value.status == .ok)
         }
     }
+
+    @Test("Expect: 100-continue is answered at once (curl sends it for uploads over 1 MiB), unless the body is over the limit",
+          .enabled(if: ContractExamples.curlAvailable, "curl is not installed"))
+    func expectContinue() async throws {
+        let harness = try ServiceHarness { $0.maxBodyBytes = 2 << 20 }
+        let work = harness.directory.appendingPathComponent("client")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        try Data(repeating: 7, count: 1_500_000).write(to: work.appendingPathComponent("small.bin"))
+        try Data(repeating: 7, count: 3_000_000).write(to: work.appendingPathComponent("large.bin"))
+        try await harness.test(.live) { client in
+            let port = try #require(client.port)
+            let command = "curl -sv -H 'Expect: 100-continue' -F image=@%@ http://localhost:\(port)/api/process 2>&1"
+            let (_, accepted) = try await ContractExamples.run(command.replacingOccurrences(of: "%@", with: "small.bin"), in: work)
+            let acceptedText = String(decoding: accepted, as: UTF8.self)
+            #expect(acceptedText.contains("HTTP/1.1 100 Continue"), "\(acceptedText.suffix(2000))")
+            #expect(acceptedText.contains("HTTP/1.1 400"))
+            let (_, refused) = try await ContractExamples.run(command.replacingOccurrences(of: "%@", with: "large.bin"), in: work)
+            let refusedText = String(decoding: refused, as: UTF8.self)
+            #expect(!refusedText.contains("100 Continue"))
+            #expect(refusedText.contains("HTTP/1.1 413"))
+        }
+    }
 }

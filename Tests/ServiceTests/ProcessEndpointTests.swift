@@ -206,19 +206,47 @@ struct ProcessEndpointTests {
         }
     }
 
-    @Test("RGBA and 16-bit PNG inputs are accepted; alpha comes back")
+    @Test("inputs: JPEG, PNG grey / RGB / RGBA / 16-bit and WebP are accepted; alpha comes back")
     func inputLayouts() async throws {
         let harness = try ServiceHarness()
         try await harness.test { client in
-            let sixteen = try ImageEncoder.png(Image(width: 8, height: 8, channels: 3, bitDepth: 16, fill: 40000))
-            let body = jsonBody(["images_base64": [TestImages.png(channels: 4).base64EncodedString(), sixteen.base64EncodedString()],
-                                 "upscale": 1, "return_base64": true])
+            let inputs = [
+                TestImages.jpeg(),
+                TestImages.png(channels: 1),
+                TestImages.png(channels: 3),
+                TestImages.png(channels: 4),
+                try ImageEncoder.png(Image(width: 8, height: 8, channels: 3, bitDepth: 16, fill: 40000)),
+                try ImageEncoder.webp(TestImages.gradient()),
+            ]
+            let body = jsonBody(["images_base64": inputs.map { $0.base64EncodedString() }, "upscale": 1, "return_base64": true])
             let response = try await client.execute(uri: "/api/process", method: .post, headers: [.contentType: "application/json"], body: body)
-            #expect(response.status == .ok)
-            let inline = try #require(response.results.first?["image_base64"] as? String)
+            #expect(response.status == .ok, "\(response.text)")
+            #expect(response.results.count == inputs.count)
+            let inline = try #require(response.results.dropFirst(3).first?["image_base64"] as? String)
             let rgba = try ImageDecoder.decode(try #require(Data(base64Encoded: inline)))
             #expect(rgba.channels == 4)
         }
+    }
+
+    @Test("JPEG EXIF orientation is applied before the pipeline sees the image")
+    func exifOrientation() async throws {
+        // A 40x20 JPEG whose EXIF says "rotate 90° clockwise to display" (orientation 6).
+        var jpeg = [UInt8](TestImages.jpeg(width: 40, height: 20))
+        var tiff: [UInt8] = Array("MM".utf8) + [0, 42, 0, 0, 0, 8]     // big-endian TIFF header, IFD at 8
+        tiff += [0, 1]                                                // one entry
+        tiff += [0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0]            // Orientation, SHORT, 1, value 6
+        tiff += [0, 0, 0, 0]                                          // no next IFD
+        let payload = Array("Exif".utf8) + [0, 0] + tiff
+        let length = payload.count + 2
+        jpeg.insert(contentsOf: [0xFF, 0xE1, UInt8(length >> 8), UInt8(length & 0xFF)] + payload, at: 2)
+        let encoded = Data(jpeg).base64EncodedString()
+        let harness = try ServiceHarness()
+        try await harness.test { client in
+            let response = try await client.execute(uri: "/api/process", method: .post, headers: [.contentType: "application/json"],
+                                                    body: jsonBody(["image_base64": encoded, "upscale": 1]))
+            #expect(response.status == .ok)
+        }
+        #expect(harness.restorer.receivedSizes.map { [$0.0, $0.1] } == [[20, 40]])
     }
 
     @Test("the inference runs on the dedicated thread, not on a Swift concurrency thread")

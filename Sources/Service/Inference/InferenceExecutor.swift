@@ -59,6 +59,14 @@ final class InferenceExecutor: @unchecked Sendable {
         return Status(running: running, waiting: queue.count, queueDepth: queueDepth)
     }
 
+    /// Seconds to wait before retrying when the queue is full right now, else nil. A hint for
+    /// refusing a request before its body is read; `run` decides for real.
+    var retryAfterIfFull: Int? {
+        condition.lock()
+        defer { condition.unlock() }
+        return queue.count + (running ? 1 : 0) > queueDepth ? retryAfterSeconds() : nil
+    }
+
     /// Runs `work` on the inference thread and returns its result. Throws `ServiceError.atCapacity`
     /// at once when the queue is full, and `CancellationError` when the calling task is cancelled
     /// before the job started (a started job runs to the end; its result is dropped).

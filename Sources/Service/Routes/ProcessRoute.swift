@@ -6,9 +6,10 @@ import NIOCore
 import Restoration
 
 /// `POST /api/process`. Everything that can be refused cheaply is refused on the request task,
-/// in the contract's order: content type (415), body size (413), parsing and parameters (400),
-/// batch length, image bytes and header pixel counts (413), missing models (503); only then does
-/// the request take a place in the inference queue (503 + Retry-After when full).
+/// in the contract's order: content type (415), a full queue (503 + Retry-After, before the upload
+/// is read), body size (413), parsing and parameters (400), batch length, image bytes and header
+/// pixel counts (413), missing models (503); only then does the request take a place in the
+/// inference queue (503 + Retry-After if it filled up meanwhile).
 struct ProcessRoute: Sendable {
     let configuration: ServiceConfiguration
     let restorer: any PhotoRestorer
@@ -17,6 +18,8 @@ struct ProcessRoute: Sendable {
 
     func handle(_ request: Request, context: some RequestContext) async throws -> Response {
         let kind = try ProcessRequestParser.kind(of: request.headers[.contentType])
+        // A full queue is refused before the upload is read; `executor.run` checks again.
+        if let seconds = executor.retryAfterIfFull { throw ServiceError.atCapacity(retryAfterSeconds: seconds) }
         let body = try await collectBody(request)
         let parser = ProcessRequestParser(maxImageBytes: configuration.maxImageBytes, maxBatch: configuration.maxBatch)
         let parsed = try parser.parse(body, as: kind)

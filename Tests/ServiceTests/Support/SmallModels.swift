@@ -17,10 +17,17 @@ enum SmallModels {
 
     static var available: Bool { fixtures.allSatisfy(Fixtures.available) }
 
-    /// Builds the folder once per test process; returns it.
+    /// The folder, built once and reused by later runs (the synthetic ParseNet file is 85 MB, so a
+    /// fresh copy per run would pile up in the temporary folder). It is built under a temporary
+    /// name and renamed into place, so a run never sees half of it.
     static let folder: Result<URL, any Error> = Result {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("facerestore-small-models-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let manager = FileManager.default
+        // Keyed by the fixtures folder, which the links point into.
+        let key = SHA256.hex(of: Data(Fixtures.root.standardizedFileURL.path.utf8)).prefix(12)
+        let final = manager.temporaryDirectory.appendingPathComponent("facerestore-small-models-v1-\(key)")
+        if manager.fileExists(atPath: final.appendingPathComponent("parsing_parsenet.pth").path) { return final }
+        let directory = manager.temporaryDirectory.appendingPathComponent("facerestore-small-models-\(UUID().uuidString)")
+        try manager.createDirectory(at: directory, withIntermediateDirectories: true)
         let links = [
             ("codeformer.pth", "codeformer/codeformer_tiny.pth"),
             ("codeformer.config.json", "codeformer/codeformer_tiny.config.json"),
@@ -28,11 +35,15 @@ enum SmallModels {
             ("RealESRGAN_x2plus.pth", "realesrgan/tiny/tiny_rrdb_x2.pth"),
         ]
         for (name, fixture) in links {
-            try FileManager.default.createSymbolicLink(at: directory.appendingPathComponent(name), withDestinationURL: Fixtures.url(fixture))
+            try manager.createSymbolicLink(at: directory.appendingPathComponent(name), withDestinationURL: Fixtures.url(fixture))
         }
         let parser = try SyntheticWeights.load(manifest: Fixtures.url("facelib/parsenet/manifest.json"))
         try SafetensorsWriter.write(parser, to: directory.appendingPathComponent("parsing_parsenet.pth"))
-        return directory
+        if rename(directory.path, final.path) != 0 {
+            // Another run put it in place first.
+            try? manager.removeItem(at: directory)
+        }
+        return final
     }
 
     /// The loaded set, once per test process.
