@@ -104,6 +104,39 @@ extension Tensor {
         return out
     }
 
+    /// A copy of rows `range` of every plane (`x[:, :, range, :]`), in the same layout.
+    public func rows(_ range: Range<Int>) -> Tensor {
+        precondition(rank == 4 && range.lowerBound >= 0 && range.upperBound <= shape[2], "rows \(range) of \(shape)")
+        let block = channelBlock
+        let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
+        let out = Tensor(uninitialized: [n, c, range.count, w], layout: layout)
+        let input = self
+        parallelFor(n * ((c + block - 1) / block)) { plane in
+            (out.data + plane * range.count * w * block)
+                .update(from: input.data + (plane * h + range.lowerBound) * w * block, count: range.count * w * block)
+        }
+        return out
+    }
+
+    /// Concatenation along rows (`torch.cat(dim=2)`) of maps with equal batch, channels and width;
+    /// the output is contiguous.
+    public static func concatenateRows(_ parts: [Tensor]) -> Tensor {
+        let plain = parts.map { $0.contiguous() }
+        let (n, c, w) = (plain[0].shape[0], plain[0].shape[1], plain[0].shape[3])
+        precondition(plain.allSatisfy { $0.shape[0] == n && $0.shape[1] == c && $0.shape[3] == w }, "row concat shapes \(parts.map(\.shape))")
+        let height = plain.reduce(0) { $0 + $1.shape[2] }
+        let out = Tensor(uninitialized: [n, c, height, w])
+        parallelFor(n * c) { plane in
+            var row = 0
+            for part in plain {
+                let rows = part.shape[2]
+                (out.data + (plane * height + row) * w).update(from: part.data + plane * rows * w, count: rows * w)
+                row += rows
+            }
+        }
+        return out
+    }
+
     /// Element-wise `self + other` (same shape; layouts are matched to `self`).
     public static func + (lhs: Tensor, rhs: Tensor) -> Tensor {
         precondition(lhs.shape == rhs.shape, "adding \(lhs.shape) and \(rhs.shape)")

@@ -128,7 +128,7 @@ private struct LaneMap {
             if squared {
                 while v < end {
                     let d = raw.loadUnaligned(fromByteOffset: v * step, as: Vector.self) - center
-                    partial.addProduct(d, d)
+                    partial += d * d
                     v += 1
                 }
             } else {

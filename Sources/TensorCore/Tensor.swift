@@ -159,6 +159,9 @@ public final class TensorStorage: @unchecked Sendable {
         if bytes >= Self.mappingThreshold {
             let raw = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
             guard let raw, raw != MAP_FAILED else { fatalError("out of memory mapping \(bytes) bytes") }
+            // Transparent huge pages where the system allows them on request: one fault per 2 MiB
+            // instead of per 4 KiB, and far fewer TLB misses in the kernels (CodeFormer: -25 %).
+            _ = madvise(raw, bytes, MADV_HUGEPAGE)
             mappedBytes = bytes
             pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))  // mapped pages are zero
         } else {

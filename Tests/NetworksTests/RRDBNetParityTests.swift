@@ -1,6 +1,6 @@
 import Checkpoints
 import Foundation
-import Networks
+@testable import Networks
 import Testing
 import TensorCore
 import TestSupport
@@ -40,6 +40,22 @@ import TestSupport
         let output = network(input)
         print("timing x4plus forward 64x64 -> 256x256: \(ContinuousClock.now - start)")
         try Self.compare(output, "realesrgan/x4plus/raw_output.npy", maxAbs: Self.fullMaxAbs, meanAbs: Self.fullMeanAbs)
+    }
+
+    /// The upsampling tail runs on bands of rows with a halo: every row must be what the whole map gives.
+    @Test(.enabled(if: Fixtures.available("realesrgan/RealESRGAN_x4plus_fp16.pth")))
+    func bandedTailMatchesWholeMap() throws {
+        let network = try RRDBNet(contentsOf: Fixtures.url("realesrgan/RealESRGAN_x4plus_fp16.pth"))
+        let shape = [1, network.configuration.features, 23, 20]
+        var generator = SystemRandomNumberGenerator()
+        let feat = Tensor(shape: shape, values: (0..<shape.reduce(1, *)).map { _ in Float.random(in: -1...1, using: &generator) })
+        let whole = network.upsampled(feat, bandRows: 1000)
+        for rows in [1, 5, 8] {
+            let banded = network.upsampled(feat, bandRows: rows)
+            #expect(banded.shape == [1, 3, 92, 80])
+            let closeness = Closeness(banded.toArray(), whole.toArray(), absolute: 1e-6, relative: 1e-6)
+            #expect(closeness.isClose, "bands of \(rows) rows: \(closeness)")
+        }
     }
 
     @Test(.enabled(if: Fixtures.available("realesrgan/x2plus_synth/manifest.json")))

@@ -129,6 +129,45 @@ struct SplitMix64: RandomNumberGenerator {
         #expect(im2col < direct, "im2col mean error \(im2col) vs direct \(direct)")
     }
 
+    /// Winograd layers: the same results as the reference within float32 noise, on every shape a
+    /// layer meets (its weight formats are per shape), with a fused activation or residual.
+    @Test func winogradMatchesReferenceAcrossShapes() {
+        let c = 32
+        let weight = randomValues(c * c * 9, seed: 40, range: -0.2...0.2)
+        let bias = randomValues(c, seed: 41)
+        let conv = Conv2d(weight: Tensor(shape: [c, c, 3, 3], values: weight), bias: Tensor(shape: [c], values: bias),
+                          padding: 1, algorithm: .winograd)
+        for (h, w) in [(64, 72), (20, 24), (80, 64)] {
+            let shape = [1, c, h, w]
+            let x = randomValues(shape.reduce(1, *), seed: UInt64(h * w))
+            let residual = randomValues(shape.reduce(1, *), seed: UInt64(h * w + 1))
+            let plain = referenceConvolution(x, shape: shape, weight: weight, weightShape: [c, c, 3, 3], bias: bias,
+                                             stride: 1, padding: .symmetric(1)).values
+            let input = Tensor(shape: shape, values: x), extra = Tensor(shape: shape, values: residual)
+            let variants: [(String, Tensor, [Float])] = [
+                ("plain", conv(input), plain),
+                ("residual", conv(input, residual: extra), zip(plain, residual).map { $0 + $1 }),
+                ("leaky", conv(input, activation: .leakyReLU(0.2)), plain.map { $0 > 0 ? $0 : 0.2 * $0 }),
+            ]
+            for (name, out, expected) in variants {
+                let closeness = Closeness(out.toArray(), expected, absolute: 5e-5, relative: 1e-4)
+                #expect(closeness.isClose, "\(h)x\(w) \(name): \(closeness)")
+            }
+        }
+    }
+
+    /// Winograd runs only where it pays and fits: large planes of narrow layers, on CPUs with the kernels.
+    @Test(.enabled(if: Conv2d.activationBlock == 16))
+    func winogradIsUsedOnLargePlanesOnly() throws {
+        let narrow = Conv2d(weight: Tensor(zeros: [64, 64, 3, 3]), bias: nil, padding: 1, algorithm: .winograd)
+        #expect(try narrow.implementation(forInputShape: [1, 64, 128, 128]).contains("wino"))
+        #expect(try !narrow.implementation(forInputShape: [1, 64, 32, 32]).contains("wino"))
+        let wide = Conv2d(weight: Tensor(zeros: [512, 512, 3, 3]), bias: nil, padding: 1, algorithm: .winograd)
+        #expect(wide.algorithm == .direct)
+        let strided = Conv2d(weight: Tensor(zeros: [64, 64, 3, 3]), bias: nil, stride: 2, padding: 1, algorithm: .winograd)
+        #expect(strided.algorithm == .direct)
+    }
+
     @Test func optimisedKernelIsChosen() throws {
         let conv = Conv2d(weight: Tensor(zeros: [64, 64, 3, 3]), bias: Tensor(zeros: [64]), padding: 1)
         let implementation = try conv.implementation(forInputShape: [1, 64, 32, 32])

@@ -99,11 +99,34 @@ public final class RRDBNet: @unchecked Sendable {
         var trunk = first
         for block in body { trunk = block(trunk) }
         // `feat + conv_body(body(feat))`: no 0.2 factor on this long skip.
-        var feat = convBody(trunk) + first
-        feat = convUp1(feat.upsampledNearest(factor: 2), activation: lrelu)
-        feat = convUp2(feat.upsampledNearest(factor: 2), activation: lrelu)
-        return convLast(convHR(feat, activation: lrelu)).contiguous()
+        return upsampled(convBody(trunk) + first)
     }
+
+    /// The tail at 2x and 4x the trunk's resolution, where a 400-pixel x4plus tile would need
+    /// activations of ~0.9 GB each: run it on bands of trunk rows, each with `bandHalo` rows of
+    /// context above and below, and keep only the band's own output rows. The tail's four 3x3
+    /// convolutions see 1.25 trunk rows beyond a band, so 2 rows of halo make every kept row
+    /// exactly what the whole map gives.
+    func upsampled(_ feat: Tensor, bandRows: Int? = nil) -> Tensor {
+        let lrelu = FusedActivation.leakyReLU(Self.negativeSlope)
+        let (height, width) = (feat.shape[2], feat.shape[3])
+        // Rows of trunk output per band: a 4x-resolution activation of at most ~64 MB.
+        let bandRows = bandRows ?? max(8, Self.bandBytes / (16 * width * configuration.features * MemoryLayout<Float>.stride))
+        var outputs: [Tensor] = []
+        for start in stride(from: 0, to: height, by: bandRows) {
+            let end = min(height, start + bandRows)
+            let (top, bottom) = (max(0, start - Self.bandHalo), min(height, end + Self.bandHalo))
+            let band = top == 0 && bottom == height ? feat : feat.rows(top..<bottom)
+            var x = convUp1(band.upsampledNearest(factor: 2), activation: lrelu)
+            x = convUp2(x.upsampledNearest(factor: 2), activation: lrelu)
+            let out = convLast(convHR(x, activation: lrelu))
+            outputs.append(top == start && bottom == end ? out : out.rows((start - top) * 4..<(end - top) * 4))
+        }
+        return outputs.count == 1 ? outputs[0].contiguous() : Tensor.concatenateRows(outputs)
+    }
+
+    static let bandHalo = 2
+    static let bandBytes = 64 << 20
 }
 
 extension RRDBNet {
