@@ -33,18 +33,19 @@ import warnings
 warnings.filterwarnings("ignore")
 
 # FLOP counts (multiply-adds x 2) of the inputs timed below, as `facerestore bench` counts them.
-NETWORKS = ("codeformer", "parsenet", "retinaface", "realesrgan")
+NETWORKS = ("codeformer", "parsenet", "retinaface", "realesrgan", "pipeline")
 GFLOP = {
     "codeformer": 809.6,           # 512x512 face, w = 0.5 (fixtures/codeformer/README.md)
     "parsenet": None,              # filled from facerestore's figure if given with --ours
     "retinaface": None,
     "realesrgan": None,
+    "pipeline": None,
 }
 
 
 def parse_arguments():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("networks", nargs="*", help="codeformer, parsenet, retinaface, realesrgan (default: all)")
+    p.add_argument("networks", nargs="*", help="codeformer, parsenet, retinaface, realesrgan, pipeline (default: all)")
     p.add_argument("--official", required=True, help="a clone of https://github.com/sczhou/CodeFormer")
     p.add_argument("--weights", help="folder with the official .pth files (optional)")
     p.add_argument("--threads", type=int, default=2)
@@ -52,6 +53,10 @@ def parse_arguments():
     p.add_argument("--realesrgan-size", type=int, default=512, help="side of the square image RealESRGANer enhances")
     p.add_argument("--tile", type=int, default=400)
     p.add_argument("--tile-pad", type=int, default=40)
+    p.add_argument("--fixtures", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "fixtures"),
+                   help="the fixtures folder: the pipeline runs on its synthetic-weight manifests, as `facerestore bench pipeline` does")
+    p.add_argument("--image", help="photo for the pipeline (default: FIXTURES/images/04.jpg)")
+    p.add_argument("--upscale", type=int, default=2)
     p.add_argument("--ours", help="JSON lines from `facerestore bench ... --json`, to print side by side")
     p.add_argument("--json", action="store_true", help="print one JSON object per network")
     parsed = p.parse_args()
@@ -113,6 +118,7 @@ def install_stand_ins():
     stub("facelib.detection")
     stub("facelib.detection.retinaface")
     stub("facelib.parsing")
+    stub("facelib.utils")
 
 
 def official_weights(name, key=None):
@@ -184,6 +190,92 @@ def build_realesrgan():
     return lambda: upsampler.enhance(image, outscale=2), f"realesrgan x2 {size}x{size}"
 
 
+def synthetic_state_dict(manifest_path):
+    """The tensors of a synthetic-weights manifest (fixtures/SYNTHETIC_WEIGHTS.md)."""
+    with open(manifest_path) as f:
+        manifest = json.load(f)
+    seed = np.uint64(manifest["seed"])
+    state = {}
+    for entry in manifest["tensors"]:
+        shape = entry["shape"]
+        count = int(np.prod(shape)) if shape else 1
+        if entry["dtype"] == "int64":
+            state[entry["name"]] = torch.zeros(shape, dtype=torch.int64)
+            continue
+        i = np.arange(count, dtype=np.uint64)
+        u = (i * np.uint64(2654435761) + np.uint64(entry["k"]) * np.uint64(40503) + seed * np.uint64(97)) % np.uint64(1 << 32)
+        x = u.astype(np.float64) / 4294967296.0
+        values = (entry["offset"] + entry["scale"] * (2 * x - 1)).astype(np.float32)
+        state[entry["name"]] = torch.from_numpy(values.reshape(shape))
+    return state
+
+
+def build_pipeline():
+    """The official whole-photo loop of inference_codeformer.py (detect, align, CodeFormer, paste-back
+    with ParseNet), with FaceRestoreHelper imported from the clone and the same synthetic weights and
+    photo `facerestore bench pipeline` uses; PNG writing is left out on both sides."""
+    import cv2
+    fixtures = arguments.fixtures
+    load_official("facelib.detection.matlab_cp2tform", "facelib/detection/matlab_cp2tform.py")
+    load_official("facelib.detection.align_trans", "facelib/detection/align_trans.py")
+    load_official("facelib.detection.retinaface.retinaface_net", "facelib/detection/retinaface/retinaface_net.py")
+    load_official("facelib.detection.retinaface.retinaface_utils", "facelib/detection/retinaface/retinaface_utils.py")
+    retinaface = load_official("facelib.detection.retinaface.retinaface", "facelib/detection/retinaface/retinaface.py")
+    parsenet = load_official("facelib.parsing.parsenet", "facelib/parsing/parsenet.py")
+
+    def init_detection_model(model_name, half=False, device="cpu"):
+        net = retinaface.RetinaFace(network_name="resnet50", half=half)
+        net.load_state_dict(synthetic_state_dict(os.path.join(fixtures, "facelib/retinaface_r50/manifest.json")), strict=True)
+        return net.eval()
+
+    def init_parsing_model(model_name="parsenet", half=False, device="cpu"):
+        net = parsenet.ParseNet(in_size=512, out_size=512, parsing_ch=19)
+        net.load_state_dict(synthetic_state_dict(os.path.join(fixtures, "facelib/parsenet/manifest.json")), strict=True)
+        return net.eval()
+
+    sys.modules["facelib.detection"].init_detection_model = init_detection_model
+    sys.modules["facelib.parsing"].init_parsing_model = init_parsing_model
+    misc = load_official("facelib.utils.misc", "facelib/utils/misc.py")
+    img_util = load_official("basicsr.utils.img_util", "basicsr/utils/img_util.py")
+    helper_module = load_official("facelib.utils.face_restoration_helper", "facelib/utils/face_restoration_helper.py")
+    from torchvision.transforms.functional import normalize
+
+    load_official("basicsr.archs.vqgan_arch", "basicsr/archs/vqgan_arch.py")
+    arch = load_official("basicsr.archs.codeformer_arch", "basicsr/archs/codeformer_arch.py")
+    net = arch.CodeFormer(dim_embd=512, codebook_size=1024, n_head=8, n_layers=9, connect_list=["32", "64", "128", "256"])
+    net.load_state_dict(synthetic_state_dict(os.path.join(fixtures, "codeformer/codeformer_full.manifest.json")), strict=True)
+    net.eval()
+    helper = helper_module.FaceRestoreHelper(arguments.upscale, face_size=512, crop_ratio=(1, 1), det_model="retinaface_resnet50",
+                                             save_ext="png", use_parse=True, device=torch.device("cpu"))
+    image_path = arguments.image or os.path.join(fixtures, "images/04.jpg")
+    stages = {}
+
+    def timed(stage, body):
+        start = time.perf_counter()
+        result = body()
+        stages[stage] = stages.get(stage, 0) + time.perf_counter() - start
+        return result
+
+    def run():
+        stages.clear()
+        helper.clean_all()
+        img = timed("read", lambda: cv2.imread(image_path, cv2.IMREAD_COLOR))
+        timed("read", lambda: helper.read_image(img))
+        faces = timed("detect", lambda: helper.get_face_landmarks_5(only_center_face=True, resize=640, eye_dist_threshold=5))
+        timed("align", helper.align_warp_face)
+        for cropped_face in helper.cropped_faces:
+            def restore():
+                face = misc.img2tensor(cropped_face / 255., bgr2rgb=True, float32=True)
+                normalize(face, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5), inplace=True)
+                output = net(face.unsqueeze(0), w=0.5, adain=True)[0]
+                return img_util.tensor2img(output, rgb2bgr=True, min_max=(-1, 1)).astype("uint8")
+            helper.add_restored_face(timed("restore", restore), cropped_face)
+        helper.get_inverse_affine(None)
+        timed("paste (incl. parse)", lambda: helper.paste_faces_to_input_image(upsample_img=None, draw_box=False))
+        run.faces = faces
+    return run, f"pipeline {os.path.basename(image_path)} upscale {arguments.upscale}", stages
+
+
 def sgemm_gflops(size=2048, repetitions=5):
     a, b = torch.rand(size, size), torch.rand(size, size)
     best = float("inf")
@@ -212,10 +304,11 @@ def main():
                     record = json.loads(line)
                     ours[record["network"].split()[0]] = record
     builders = {"codeformer": build_codeformer, "parsenet": build_parsenet, "retinaface": build_retinaface,
-                "realesrgan": build_realesrgan}
+                "realesrgan": build_realesrgan, "pipeline": build_pipeline}
     results = []
     for name in arguments.networks:
-        forward, label = builders[name]()
+        built = builders[name]()
+        forward, label = built[0], built[1]
         forward()  # warm-up
         times = []
         for _ in range(arguments.runs):
@@ -223,6 +316,9 @@ def main():
             forward()
             times.append(time.perf_counter() - start)
         results.append({"network": label, "ms_median": statistics.median(times) * 1000, "runs": len(times)})
+        if len(built) > 2:
+            results[-1]["last_run_stages_s"] = {k: round(v, 3) for k, v in built[2].items()}
+            results[-1]["faces"] = getattr(forward, "faces", None)
     sgemm = sgemm_gflops()
     for result in results:
         key = result["network"].split()[0]
@@ -239,6 +335,8 @@ def main():
             line = f"pytorch {result['network']}: {result['ms_median']:.0f} ms median of {result['runs']}"
             if gflop:
                 line += f", {result['gflops']:.1f} GFLOP/s, ratio {result['ratio']:.2f} of torch sgemm {sgemm:.1f} GFLOP/s"
+            if "last_run_stages_s" in result:
+                line += f" ({result['faces']} faces; last run: " + ", ".join(f"{k} {v:.2f} s" for k, v in result["last_run_stages_s"].items()) + ")"
             if "speedup" in result:
                 line += f"; facerestore {result['facerestore_ms_median']:.0f} ms = {result['speedup']:.2f}x faster"
             print(line)

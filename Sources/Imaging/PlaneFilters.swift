@@ -8,6 +8,8 @@ public enum PlaneFilters {
     /// `(size / 2, size / 2)` (so even windows reach one pixel further up/left than down/right);
     /// pixels outside the plane are ignored (OpenCV's default border for erosion). A size of 0 is
     /// OpenCV's empty kernel, which it replaces by 3 x 3.
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
     public static func eroded<T: BinaryFloatingPoint & Sendable>(_ plane: [T], width: Int, height: Int, size: Int) -> [T] {
         let k = size <= 0 ? 3 : size
         let anchor = k / 2
@@ -53,6 +55,8 @@ public enum PlaneFilters {
     /// `cv2.getGaussianKernel(size, sigma)` in the plane's type: OpenCV's fixed kernels for odd sizes
     /// up to 7 when `sigma <= 0`; otherwise `exp(-x^2 / (2 sigma^2))` normalised, computed in Float64,
     /// with `sigma = 0.3 ((size - 1) / 2 - 1) + 0.8` when not given.
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
     public static func gaussianKernel<T: BinaryFloatingPoint>(size: Int, sigma: Double) -> [T] {
         let fixed: [[Double]] = [[1], [0.25, 0.5, 0.25], [0.0625, 0.25, 0.375, 0.25, 0.0625],
                                  [0.03125, 0.109375, 0.21875, 0.28125, 0.21875, 0.109375, 0.03125]]
@@ -78,6 +82,8 @@ public enum PlaneFilters {
     /// `cv2.GaussianBlur(plane, (size, size), sigma)` with `BORDER_REFLECT_101`, in the plane's type:
     /// rows first (taps summed in order), then columns (centre tap first, then symmetric pairs, as
     /// OpenCV's symmetric column filter does).
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
     public static func gaussianBlurred<T: BinaryFloatingPoint & Sendable>(_ plane: [T], width: Int, height: Int, size: Int, sigma: Double) -> [T] {
         let kernel: [T] = gaussianKernel(size: size, sigma: sigma)
         let radius = size / 2

@@ -22,6 +22,9 @@ public enum Resize {
     /// Samples of a `width × height × channels` interleaved buffer resized like `cv2.resize`.
     /// `invScaleX/Y` are OpenCV's `fx/fy`: pass them when the caller used `fx/fy` (the sampling
     /// positions then use exactly `1/fx`), leave nil for an explicit size (per-axis size ratio).
+    @_specialize(exported: true, where T == UInt8)
+    @_specialize(exported: true, where T == UInt16)
+    @_specialize(exported: true, where T == Float)
     public static func resize<T: ResizableSample>(_ src: [T], width: Int, height: Int, channels: Int,
                                                  toWidth: Int, toHeight: Int,
                                                  invScaleX: Double? = nil, invScaleY: Double? = nil,

@@ -110,6 +110,8 @@ public enum WarpAffine {
 
     /// Float32 or Float64 interleaved samples: each output is `w0 p0 + w1 p1 + w2 p2 + w3 p3` in the
     /// samples' own type, with the Float32 weights.
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
     public static func warp<T: BinaryFloatingPoint & Sendable>(
         _ src: [T], width sourceWidth: Int, height sourceHeight: Int, channels: Int,
         transform: AffineMatrix, toWidth width: Int, toHeight height: Int, origin: (x: Int, y: Int) = (0, 0), border: T = 0

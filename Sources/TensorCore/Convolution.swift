@@ -20,6 +20,10 @@ public enum ConvAlgorithm: Hashable, Sendable {
     /// planes of at least 64 x 64 (AVX-512 only in oneDNN 2.x); direct elsewhere. About 2.5x faster
     /// than direct, with errors of about 1e-6 relative; its weights take 4x the memory.
     case winograd
+    /// Opt-in reduced precision: oneDNN's direct kernels on bfloat16 inputs and weights, summing and
+    /// writing float32 (CPUs with AVX-512 BF16; float32 direct elsewhere and for layers it has no
+    /// kernel for). About 8 bits of mantissa per product: results move by ~1e-3 relative.
+    case bfloat16
     /// im2col + GEMM on plain NCHW activations: sums the 3x3 taps of each input channel
     /// together before moving to the next channel, as PyTorch's reference runs do. Where kernels are
     /// nearly zero-sum (high-pass), these partial sums stay small and the result is several times
@@ -81,6 +85,21 @@ public final class Conv2d: @unchecked Sendable {
         return 8
     }()
 
+    /// Whether this CPU has oneDNN bfloat16 convolution kernels (`ConvAlgorithm.bfloat16`).
+    public static let bfloat16Supported: Bool = {
+        let layout = TensorLayout.channelBlocked(activationBlock)
+        var src = DNNL.descriptor(shape: [1, 64, 32, 32], layout: layout, dataType: dnnl_bf16)
+        var dst = DNNL.descriptor(shape: [1, 64, 32, 32], layout: layout)
+        var wei = DNNL.descriptor([64, 64, 3, 3], dnnl_format_tag_any, dnnl_bf16)
+        var strides: [dnnl_dim_t] = [1, 1], pad: [dnnl_dim_t] = [1, 1]
+        var desc = dnnl_convolution_desc_t()
+        var pd: dnnl_primitive_desc_t?
+        guard dnnl_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct, &src, &wei, nil, &dst, &strides, &pad, &pad) == dnnl_success,
+              dnnl_primitive_desc_create(&pd, &desc, nil, DNNL.engine, nil) == dnnl_success else { return false }
+        defer { dnnl_primitive_desc_destroy(pd) }
+        return !DNNL.implementationName(pd!).hasPrefix("ref")
+    }()
+
     /// Winograd's weights are 4x the size of direct ones and are kept per input shape; wider layers
     /// run on small planes in these networks, where Winograd gains little.
     static let winogradMaximumChannelProduct = 256 * 256
@@ -102,7 +121,10 @@ public final class Conv2d: @unchecked Sendable {
         self.stride = stride
         self.padding = padding
         let winogradApplies = kernelSize == (3, 3) && stride == 1 && inChannels * outChannels <= Conv2d.winogradMaximumChannelProduct
-        self.algorithm = algorithm == .winograd && !winogradApplies ? .direct : algorithm
+        switch algorithm {
+        case .winograd where !winogradApplies, .bfloat16 where !Conv2d.bfloat16Supported: self.algorithm = .direct
+        default: self.algorithm = algorithm
+        }
         weights = FormattedBuffer(descriptor: DNNL.descriptor(plain.shape, dnnl_oihw), storage: plain.storage)
         plainWeights = self.algorithm == .winograd ? weights : nil
         if let bias { precondition(bias.shape == [outChannels], "conv bias \(bias.shape) for \(outChannels) outputs") }
@@ -241,6 +263,9 @@ public final class Conv2d: @unchecked Sendable {
     final class Plan: @unchecked Sendable {
         let primitive: DNNLPrimitive
         let sourceDescriptor: dnnl_memory_desc_t
+        /// The float32 input as the tensor holds it; converted to `sourceDescriptor` (bfloat16) when they differ.
+        let inputDescriptor: dnnl_memory_desc_t
+        let convertsInput: Bool
         let destinationDescriptor: dnnl_memory_desc_t
         let biasDescriptor: dnnl_memory_desc_t
         let weights: FormattedBuffer
@@ -254,15 +279,16 @@ public final class Conv2d: @unchecked Sendable {
             let outputShape = [n, conv.outChannels, out.height, out.width]
             self.outputShape = outputShape
             outputLayout = conv.algorithm == .gemm ? .contiguous : .channelBlocked(key.outputBlock)
-            var src = DNNL.descriptor(shape: key.shape, layout: key.layout)
             var dst = DNNL.descriptor(shape: outputShape, layout: outputLayout)
-            var wei = DNNL.descriptor([conv.outChannels, conv.inChannels, conv.kernelSize.height, conv.kernelSize.width], dnnl_format_tag_any)
             var bia = DNNL.descriptor([conv.outChannels], dnnl_a)
+            let weightShape = [conv.outChannels, conv.inChannels, conv.kernelSize.height, conv.kernelSize.width]
             var strides = [dnnl_dim_t(conv.stride), dnnl_dim_t(conv.stride)]
             var padL = [dnnl_dim_t(conv.padding.top), dnnl_dim_t(conv.padding.left)]
             var padR = [dnnl_dim_t(conv.padding.bottom), dnnl_dim_t(conv.padding.right)]
             let hasBias = conv.bias != nil
-            func describe(_ algorithm: dnnl_alg_kind_t) throws -> dnnl_convolution_desc_t {
+            func describe(_ algorithm: dnnl_alg_kind_t, _ dataType: dnnl_data_type_t = dnnl_f32) throws -> dnnl_convolution_desc_t {
+                var src = DNNL.descriptor(shape: key.shape, layout: key.layout, dataType: dataType)
+                var wei = DNNL.descriptor(weightShape, dnnl_format_tag_any, dataType)
                 var desc = dnnl_convolution_desc_t()
                 let status = withUnsafePointer(to: &bia) { biasPointer in
                     dnnl_convolution_forward_desc_init(
@@ -292,11 +318,13 @@ public final class Conv2d: @unchecked Sendable {
             var pd: dnnl_primitive_desc_t?
             // Winograd kernels exist only for some ISAs (AVX-512 in oneDNN 2.x); fall back to direct.
             let winograd = conv.algorithm == .winograd && out.height * out.width >= Conv2d.winogradMinimumPlane
-            var desc = try describe(winograd ? dnnl_convolution_winograd : dnnl_convolution_direct)
+            let bfloat16 = conv.algorithm == .bfloat16
+            var desc = try describe(winograd ? dnnl_convolution_winograd : dnnl_convolution_direct, bfloat16 ? dnnl_bf16 : dnnl_f32)
             var created = dnnl_primitive_desc_create(&pd, &desc, attr, DNNL.engine, nil) == dnnl_success
-            // Winograd with post-ops its kernels lack would run oneDNN's reference code.
-            if created && winograd && (DNNL.implementationName(pd!).hasPrefix("ref")
-                || DNNL.size(of: DNNL.queryDescriptor(pd!, dnnl_query_scratchpad_md)) > Conv2d.winogradMaximumScratchpad) {
+            // Winograd or bfloat16 with shapes or post-ops their kernels lack would run oneDNN's
+            // reference code: such layers run float32 direct.
+            if created && (winograd || bfloat16) && (DNNL.implementationName(pd!).hasPrefix("ref")
+                || winograd && DNNL.size(of: DNNL.queryDescriptor(pd!, dnnl_query_scratchpad_md)) > Conv2d.winogradMaximumScratchpad) {
                 dnnl_primitive_desc_destroy(pd)
                 created = false
             }
@@ -314,6 +342,8 @@ public final class Conv2d: @unchecked Sendable {
                 throw KernelError.unexpectedImplementation(operation: "im2col conv \(key.shape) -> \(outputShape)", implementation: implementation)
             }
             sourceDescriptor = DNNL.queryDescriptor(pd!, dnnl_query_src_md)
+            inputDescriptor = DNNL.descriptor(shape: key.shape, layout: key.layout)
+            convertsInput = !DNNL.sameFormat(sourceDescriptor, inputDescriptor)
             destinationDescriptor = DNNL.queryDescriptor(pd!, dnnl_query_dst_md)
             biasDescriptor = bia
             weights = try source.reordered(to: DNNL.queryDescriptor(pd!, dnnl_query_weights_md))
@@ -321,7 +351,12 @@ public final class Conv2d: @unchecked Sendable {
         }
 
         func run(input: Tensor, output: Tensor, bias: Tensor?) throws {
-            let src = try DNNL.memory(sourceDescriptor, input.data)
+            var source = input.storage
+            if convertsInput {
+                source = TensorStorage(count: (DNNL.size(of: sourceDescriptor) + 3) / 4, zeroed: false)
+                try DNNL.reorder(from: inputDescriptor, input.data, to: sourceDescriptor, source.pointer)
+            }
+            let src = try DNNL.memory(sourceDescriptor, source.pointer)
             defer { dnnl_memory_destroy(src) }
             let wei = try DNNL.memory(weights.descriptor, weights.storage.pointer)
             defer { dnnl_memory_destroy(wei) }
@@ -334,7 +369,7 @@ public final class Conv2d: @unchecked Sendable {
                 args.append((DNNL_ARG_BIAS, biasMemory!))
             }
             defer { if let biasMemory { dnnl_memory_destroy(biasMemory) } }
-            try primitive.execute(args, "convolution")
+            try withExtendedLifetime(source) { try primitive.execute(args, "convolution") }
         }
     }
 }

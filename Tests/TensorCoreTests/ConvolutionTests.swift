@@ -156,6 +156,25 @@ struct SplitMix64: RandomNumberGenerator {
         }
     }
 
+    /// bfloat16 inputs and weights: within bfloat16 rounding of the reference where the CPU has the
+    /// kernels, and float32 direct (exactly) where it has not, on blocked and plain inputs.
+    @Test(arguments: [(32, 32), (3, 16)])
+    func bfloat16StaysCloseOrFallsBack(inChannels: Int, outChannels: Int) {
+        let shape = [1, inChannels, 20, 18]
+        let x = randomValues(shape.reduce(1, *), seed: 50)
+        let weight = randomValues(outChannels * inChannels * 9, seed: 51, range: -0.2...0.2)
+        let expected = referenceConvolution(x, shape: shape, weight: weight, weightShape: [outChannels, inChannels, 3, 3], bias: nil,
+                                            stride: 1, padding: .symmetric(1)).values
+        func run(_ algorithm: ConvAlgorithm) -> [Float] {
+            Conv2d(weight: Tensor(shape: [outChannels, inChannels, 3, 3], values: weight), bias: nil, padding: 1, algorithm: algorithm)(
+                Tensor(shape: shape, values: x)).toArray()
+        }
+        let (reduced, direct) = (run(.bfloat16), run(.direct))
+        let closeness = Closeness(reduced, expected, absolute: 2e-2, relative: 2e-2)
+        #expect(closeness.isClose, "\(closeness)")
+        if Conv2d.bfloat16Supported { #expect(reduced != direct, "bfloat16 mode gave the float32 result") } else { #expect(reduced == direct) }
+    }
+
     /// Winograd runs only where it pays and fits: large planes of narrow layers, on CPUs with the kernels.
     @Test(.enabled(if: Conv2d.activationBlock == 16))
     func winogradIsUsedOnLargePlanesOnly() throws {

@@ -51,6 +51,9 @@ struct BenchmarkOptions: ParsableArguments {
     @Flag(help: "Print the figures as one JSON object.")
     var json = false
 
+    @Option(help: "Convolution arithmetic: float32 or bfloat16 (opt-in; float32 where the CPU has no bfloat16 kernels).")
+    var precision: ComputePrecision = .float32
+
     /// Warm-up (which also counts the FLOPs), timed runs, then the same process's sgemm: measured
     /// last because OpenBLAS's threads keep spinning after it.
     func measure(name: String, loadSeconds: Double, _ forward: () -> Void) -> BenchReport {
@@ -94,13 +97,13 @@ struct CodeFormerBenchCommand: ParsableCommand {
         var network: CodeFormer!
         let loadSeconds = try Clock.measure {
             if let codeformer {
-                network = try CodeFormer(contentsOf: URL(fileURLWithPath: codeformer))
+                network = try CodeFormer(contentsOf: URL(fileURLWithPath: codeformer), precision: options.precision)
             } else {
                 let path = manifest ?? "../shared/fixtures/codeformer/codeformer_full.manifest.json"
                 guard FileManager.default.fileExists(atPath: path) else {
                     throw ValidationError("No checkpoint given and no manifest at \(path); pass --codeformer or --manifest.")
                 }
-                network = try CodeFormer(syntheticManifest: URL(fileURLWithPath: path))
+                network = try CodeFormer(syntheticManifest: URL(fileURLWithPath: path), precision: options.precision)
             }
         }
         let input = Tensor(zeros: [1, 3, 512, 512])
@@ -145,15 +148,15 @@ struct RealESRGANBenchCommand: ParsableCommand {
         var network: RRDBNet!
         let loadSeconds = try Clock.measure {
             if let model {
-                network = try RRDBNet(contentsOf: URL(fileURLWithPath: model))
+                network = try RRDBNet(contentsOf: URL(fileURLWithPath: model), algorithm: options.precision.convolutionAlgorithm())
             } else if manifest == nil, let url = ModelFiles(directory: models).locate(.realesrganX2plus) {
-                network = try RRDBNet(contentsOf: url)
+                network = try RRDBNet(contentsOf: url, algorithm: options.precision.convolutionAlgorithm())
             } else {
                 let path = manifest ?? "../shared/fixtures/realesrgan/x2plus_synth/manifest.json"
                 guard FileManager.default.fileExists(atPath: path) else {
                     throw ValidationError("No model given or installed and no manifest at \(path); pass --model or --manifest.")
                 }
-                network = try RRDBNet(syntheticManifest: URL(fileURLWithPath: path))
+                network = try RRDBNet(syntheticManifest: URL(fileURLWithPath: path), algorithm: options.precision.convolutionAlgorithm())
             }
         }
         let upsampler = RealESRGANer(network: network, tile: tile, tilePad: tilePad, prePad: 0)

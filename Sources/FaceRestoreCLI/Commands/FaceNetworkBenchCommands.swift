@@ -49,7 +49,8 @@ struct ParseNetBenchCommand: ParsableCommand {
     func run() throws {
         let (network, load) = try loadBenchmarkNetwork(
             file: model, model: .parsing, models: models, manifest: "../shared/fixtures/facelib/parsenet/manifest.json",
-            fromFile: { try ParseNet(contentsOf: $0) }, fromManifest: { try ParseNet(syntheticManifest: $0) })
+            fromFile: { try ParseNet(contentsOf: $0, algorithm: options.precision.convolutionAlgorithm()) },
+            fromManifest: { try ParseNet(syntheticManifest: $0, algorithm: options.precision.convolutionAlgorithm()) })
         let input = pattern([1, 3, 512, 512], scale: 2, offset: -1)
         options.measure(name: "parsenet 512x512", loadSeconds: load) { _ = network(input) }.print(json: options.json)
     }
@@ -76,7 +77,8 @@ struct RetinaFaceBenchCommand: ParsableCommand {
     func run() throws {
         let (network, load) = try loadBenchmarkNetwork(
             file: model, model: .detectionResNet50, models: models, manifest: "../shared/fixtures/facelib/retinaface_r50/manifest.json",
-            fromFile: { try RetinaFace(contentsOf: $0) }, fromManifest: { try RetinaFace(syntheticManifest: $0) })
+            fromFile: { try RetinaFace(contentsOf: $0, algorithm: options.precision.convolutionAlgorithm()) },
+            fromManifest: { try RetinaFace(syntheticManifest: $0, algorithm: options.precision.convolutionAlgorithm()) })
         let input = pattern([1, 3, size, size], scale: 255, offset: -117)
         options.measure(name: "retinaface \(network.backbone.rawValue) \(size)x\(size)", loadSeconds: load) { _ = network(input) }
             .print(json: options.json)

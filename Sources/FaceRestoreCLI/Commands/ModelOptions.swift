@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Networks
 import Restoration
+import TensorCore
 
 /// The models folder alone: what `serve` and `models` need.
 struct ModelsFolderOption: ParsableArguments {
@@ -30,6 +31,9 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Face detector: resnet50 (the demo's), mobilenet (detection_mobilenet0.25_Final.pth, smaller and faster) or automatic (ResNet-50 when its file is present).")
     var detector: FaceRestorationModels.DetectorChoice = .automatic
 
+    @Option(help: "Convolution arithmetic: float32 (matches the official models) or bfloat16 (opt-in: faster on CPUs with AVX-512 BF16, slightly different faces; float32 where unsupported).")
+    var precision: ComputePrecision = .float32
+
     var models: String? { folder.models }
 
     var files: ModelFiles { folder.files }
@@ -53,7 +57,7 @@ struct ModelOptions: ParsableArguments {
 
     /// Every model, missing ones recorded rather than fatal (the pipeline reports them when needed).
     func loadModels() -> FaceRestorationModels {
-        FaceRestorationModels.load(from: files, detector: detector, overrides: overrides)
+        FaceRestorationModels.load(from: files, detector: detector, overrides: overrides, precision: precision)
     }
 
     func codeformerURL() throws -> URL {
@@ -64,10 +68,11 @@ struct ModelOptions: ParsableArguments {
     func loadCodeFormer() throws -> CodeFormer {
         let url = try codeformerURL()
         if url.pathExtension.lowercased() == "json" {
-            return try CodeFormer(syntheticManifest: url)
+            return try CodeFormer(syntheticManifest: url, precision: precision)
         }
-        return try CodeFormer(contentsOf: url)
+        return try CodeFormer(contentsOf: url, precision: precision)
     }
 }
 
 extension FaceRestorationModels.DetectorChoice: ExpressibleByArgument {}
+extension ComputePrecision: ExpressibleByArgument {}

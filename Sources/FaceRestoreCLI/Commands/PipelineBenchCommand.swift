@@ -48,7 +48,7 @@ struct PipelineBenchCommand: ParsableCommand {
             overrides[model] = URL(fileURLWithPath: fixtures + manifest)
         }
         var loaded: FaceRestorationModels!
-        let load = Clock.measure { loaded = FaceRestorationModels.load(from: files, detector: .resnet50, overrides: overrides) }
+        let load = Clock.measure { loaded = FaceRestorationModels.load(from: files, detector: .resnet50, overrides: overrides, precision: options.precision) }
         let pipeline = FaceRestorationPipeline(models: loaded)
         let photo = try ImageDecoder.decode(Data(contentsOf: URL(fileURLWithPath: image)))
         let request = RestorationOptions(upscale: upscale, backgroundEnhance: backgroundEnhance, onlyCenterFace: onlyCenterFace)

@@ -32,6 +32,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: help(.queueDepth)) var queueDepth: String?
     @Option(help: help(.threads)) var threads: String?
     @Option(help: help(.detector)) var detector: String?
+    @Option(help: help(.precision)) var precision: String?
     @Option(help: help(.reduceUpscaleAbove)) var reduceUpscaleAbove: String?
     @Option(help: help(.noUpscaleAbove)) var noUpscaleAbove: String?
 
@@ -44,7 +45,7 @@ struct ServeCommand: AsyncParsableCommand {
         let values: [ServiceSetting: String?] = [
             .host: host, .port: port, .models: folder.models, .results: results, .publicURL: publicURL,
             .retention: retention, .maxBodySize: maxBodySize, .maxImageSize: maxImageSize, .maxPixels: maxPixels,
-            .maxBatch: maxBatch, .queueDepth: queueDepth, .threads: threads, .detector: detector,
+            .maxBatch: maxBatch, .queueDepth: queueDepth, .threads: threads, .detector: detector, .precision: precision,
             .reduceUpscaleAbove: reduceUpscaleAbove, .noUpscaleAbove: noUpscaleAbove,
         ]
         return values.compactMapValues { $0 }
@@ -62,7 +63,7 @@ struct ServeCommand: AsyncParsableCommand {
 
         let files = configuration.modelFiles()
         let start = ContinuousClock.now
-        let models = FaceRestorationModels.load(from: files, detector: configuration.detector)
+        let models = FaceRestorationModels.load(from: files, detector: configuration.detector, precision: configuration.precision)
         let loadTime = ContinuousClock.now - start
         let service: FaceRestoreService
         do {

@@ -40,7 +40,7 @@ public final class CodeFormer: @unchecked Sendable {
         public let encoderFeatures: [String: Tensor]
     }
 
-    public init(_ store: ParameterStore, heads: Int = CodeFormerConfiguration.defaultHeads) throws {
+    public init(_ store: ParameterStore, heads: Int = CodeFormerConfiguration.defaultHeads, precision: ComputePrecision = .float32) throws {
         let p = store.scope("")
         positionEmbedding = try p.tensor("position_emb")
         guard positionEmbedding.rank == 2 else {
@@ -55,7 +55,7 @@ public final class CodeFormer: @unchecked Sendable {
         // rest oneDNN's direct kernels: every CodeFormer tolerance holds (full model: output max abs
         // 1.5e-4 of 1e-3, 0.038 % of PNG values off by one of 0.1 %) at 2.0 s per face instead of
         // 2.25 s all-direct and 4.3 s im2col.
-        let algorithm: ConvAlgorithm = Conv2d.activationBlock == 16 ? .winograd : .gemm
+        let algorithm = precision.convolutionAlgorithm(Conv2d.activationBlock == 16 ? .winograd : .gemm)
         encoder = try VQGANStack(p.scope("encoder.blocks."), kind: .encoder, algorithm: algorithm)
         codebook = try p.tensor("quantize.embedding.weight")
         let (codebookSize, codeDim) = (codebook.shape[0], codebook.shape[1])

@@ -1,5 +1,6 @@
 import Foundation
 import Networks
+import TensorCore
 
 /// The networks a restoration can use, loaded once. Any of them may be missing: a request that
 /// needs a missing one fails with `RestorationError.modelMissing`, the others keep working.
@@ -42,7 +43,7 @@ public final class FaceRestorationModels: @unchecked Sendable {
     /// - Parameter overrides: files to use instead of the official names (e.g. `--codeformer PATH`);
     ///   a `.json` file is a synthetic-weights manifest (tests and benchmarks).
     public static func load(from files: ModelFiles, detector choice: DetectorChoice = .automatic,
-                            overrides: [ModelFiles.Model: URL] = [:]) -> FaceRestorationModels {
+                            overrides: [ModelFiles.Model: URL] = [:], precision: ComputePrecision = .float32) -> FaceRestorationModels {
         var problems: [ModelFiles.Model: String] = [:]
         func load<T>(_ model: ModelFiles.Model, file: (URL) throws -> T, manifest: (URL) throws -> T) -> T? {
             do {
@@ -61,7 +62,8 @@ public final class FaceRestorationModels: @unchecked Sendable {
                 return nil
             }
         }
-        let codeformer = load(.codeformer, file: { try CodeFormer(contentsOf: $0) }, manifest: { try CodeFormer(syntheticManifest: $0) })
+        let codeformer = load(.codeformer, file: { try CodeFormer(contentsOf: $0, precision: precision) },
+                              manifest: { try CodeFormer(syntheticManifest: $0, precision: precision) })
         let detectorModel: ModelFiles.Model = switch choice {
         case .automatic:
             overrides[.detectionMobileNet] != nil
@@ -70,13 +72,16 @@ public final class FaceRestorationModels: @unchecked Sendable {
         case .resnet50: .detectionResNet50
         case .mobilenet: .detectionMobileNet
         }
-        let detector = load(detectorModel, file: { try RetinaFace(contentsOf: $0) }, manifest: { try RetinaFace(syntheticManifest: $0) })
-        let parser = load(.parsing, file: { try ParseNet(contentsOf: $0) }, manifest: { try ParseNet(syntheticManifest: $0) })
+        let algorithm = precision.convolutionAlgorithm()
+        let detector = load(detectorModel, file: { try RetinaFace(contentsOf: $0, algorithm: algorithm) },
+                            manifest: { try RetinaFace(syntheticManifest: $0, algorithm: algorithm) })
+        let parser = load(.parsing, file: { try ParseNet(contentsOf: $0, algorithm: algorithm) },
+                          manifest: { try ParseNet(syntheticManifest: $0, algorithm: algorithm) })
         func upsampler(_ network: RRDBNet) -> RealESRGANer {
             RealESRGANer(network: network, tile: upsamplerTile, tilePad: upsamplerTilePad, prePad: 0)
         }
-        let realesrgan = load(.realesrganX2plus, file: { upsampler(try RRDBNet(contentsOf: $0)) },
-                              manifest: { upsampler(try RRDBNet(syntheticManifest: $0)) })
+        let realesrgan = load(.realesrganX2plus, file: { upsampler(try RRDBNet(contentsOf: $0, algorithm: algorithm)) },
+                              manifest: { upsampler(try RRDBNet(syntheticManifest: $0, algorithm: algorithm)) })
         return FaceRestorationModels(codeformer: codeformer, detector: detector, parser: parser, upsampler: realesrgan,
                                      files: files, problems: problems, detectorModel: detectorModel)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Restoration
+import TensorCore
 
 /// Everything `facerestore serve` can be told, resolved and checked: flags over `FACERESTORE_*`
 /// variables over defaults (`ServiceSetting` lists them).
@@ -20,6 +21,7 @@ public struct ServiceConfiguration: Sendable, Equatable {
     /// nil: every core.
     public var threads: Int?
     public var detector = FaceRestorationModels.DetectorChoice.automatic
+    public var precision = ComputePrecision.float32
     public var largeImageLimits = LargeImageLimits()
 
     public init() {}
@@ -106,6 +108,11 @@ public struct ServiceConfiguration: Sendable, Equatable {
                 throw invalid(FaceRestorationModels.DetectorChoice.allCases.map(\.rawValue).joined(separator: ", "))
             }
             detector = choice
+        case .precision:
+            guard let choice = ComputePrecision(rawValue: value.lowercased()) else {
+                throw invalid(ComputePrecision.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            precision = choice
         case .reduceUpscaleAbove:
             largeImageLimits.reduceToTwoAbove = try pixelRule()
         case .noUpscaleAbove:
@@ -125,6 +132,7 @@ public struct ServiceConfiguration: Sendable, Equatable {
             "limits        body \(ByteCount.describe(maxBodyBytes)), image \(ByteCount.describe(maxImageBytes)), \(maxPixels) pixels, batch \(maxBatch)",
             "queue         \(queueDepth) waiting, \(threadText) threads",
             "detector      \(detector.rawValue)",
+            "precision     \(precision.rawValue)\(precision == .bfloat16 && !Conv2d.bfloat16Supported ? " (no bfloat16 kernels on this CPU: float32)" : "")",
             "large images  upscale 4 -> 2 above \(rule(largeImageLimits.reduceToTwoAbove)), -> 1 above \(rule(largeImageLimits.reduceToOneAbove))",
         ]
     }

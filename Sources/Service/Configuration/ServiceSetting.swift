@@ -15,6 +15,7 @@ public enum ServiceSetting: String, CaseIterable, Sendable {
     case queueDepth
     case threads
     case detector
+    case precision
     case reduceUpscaleAbove
     case noUpscaleAbove
 
@@ -49,6 +50,7 @@ public enum ServiceSetting: String, CaseIterable, Sendable {
         case .maxBodySize, .maxImageSize: "size"
         case .maxPixels, .maxBatch, .queueDepth, .threads: "count"
         case .detector: "choice"
+        case .precision: "float32|bfloat16"
         case .reduceUpscaleAbove, .noUpscaleAbove: "pixels"
         }
     }
@@ -70,6 +72,7 @@ public enum ServiceSetting: String, CaseIterable, Sendable {
         case .queueDepth: String(defaults.queueDepth)
         case .threads: "all cores"
         case .detector: defaults.detector.rawValue
+        case .precision: defaults.precision.rawValue
         case .reduceUpscaleAbove: defaults.largeImageLimits.reduceToTwoAbove.map(String.init) ?? "off"
         case .noUpscaleAbove: defaults.largeImageLimits.reduceToOneAbove.map(String.init) ?? "off"
         }
@@ -91,6 +94,7 @@ public enum ServiceSetting: String, CaseIterable, Sendable {
         case .queueDepth: "Requests that may wait while one runs; beyond that the answer is 503 with Retry-After."
         case .threads: "Threads one restoration uses."
         case .detector: "Face detector file: automatic (ResNet-50 if present, else MobileNet-0.25), resnet50 or mobilenet."
+        case .precision: "Convolution arithmetic: float32 (matches the official models) or bfloat16 (opt-in, faster on CPUs with AVX-512 BF16, slightly different faces; float32 where unsupported)."
         case .reduceUpscaleAbove: "Longer side (px) above which upscale 4 is lowered to 2; 0 turns the rule off."
         case .noUpscaleAbove: "Longer side (px) above which upscale becomes 1 and Real-ESRGAN is off; 0 turns the rule off."
         }

@@ -42,10 +42,10 @@ enum DNNL {
     }
 
     /// A float32 memory descriptor for `dims` in a named format (`dnnl_format_tag_any` lets a primitive choose).
-    static func descriptor(_ dims: [Int], _ tag: dnnl_format_tag_t) -> dnnl_memory_desc_t {
+    static func descriptor(_ dims: [Int], _ tag: dnnl_format_tag_t, _ dataType: dnnl_data_type_t = dnnl_f32) -> dnnl_memory_desc_t {
         var md = dnnl_memory_desc_t()
         var d = dims.map { dnnl_dim_t($0) }
-        let status = dnnl_memory_desc_init_by_tag(&md, Int32(dims.count), &d, dnnl_f32, tag)
+        let status = dnnl_memory_desc_init_by_tag(&md, Int32(dims.count), &d, dataType, tag)
         precondition(status == dnnl_success, "memory descriptor for \(dims)")
         return md
     }
@@ -55,15 +55,15 @@ enum DNNL {
         descriptor(shape: tensor.shape, layout: tensor.layout)
     }
 
-    static func descriptor(shape: [Int], layout: TensorLayout) -> dnnl_memory_desc_t {
+    static func descriptor(shape: [Int], layout: TensorLayout, dataType: dnnl_data_type_t = dnnl_f32) -> dnnl_memory_desc_t {
         switch layout {
         case .contiguous:
             let tags: [Int: dnnl_format_tag_t] = [1: dnnl_a, 2: dnnl_ab, 3: dnnl_abc, 4: dnnl_abcd, 5: dnnl_abcde]
-            return descriptor(shape, tags[shape.count]!)
+            return descriptor(shape, tags[shape.count]!, dataType)
         case .channelBlocked(16):
-            return descriptor(shape, dnnl_nChw16c)
+            return descriptor(shape, dnnl_nChw16c, dataType)
         case .channelBlocked(8):
-            return descriptor(shape, dnnl_nChw8c)
+            return descriptor(shape, dnnl_nChw8c, dataType)
         case .channelBlocked(let b):
             preconditionFailure("unsupported channel block \(b)")
         }

@@ -1,6 +1,11 @@
 import CDNNL
 
 extension DNNL {
+    static func sameFormat(_ a: dnnl_memory_desc_t, _ b: dnnl_memory_desc_t) -> Bool {
+        var a = a, b = b
+        return dnnl_memory_desc_equal(&a, &b) != 0
+    }
+
     /// Copies `count` bytes' worth of data described by `from` into `to`, converting the layout.
     static func reorder(
         from source: dnnl_memory_desc_t, _ sourcePointer: UnsafeMutableRawPointer,
@@ -41,8 +46,7 @@ final class FormattedBuffer: @unchecked Sendable {
     }
 
     func sameFormat(as other: dnnl_memory_desc_t) -> Bool {
-        var a = descriptor, b = other
-        return dnnl_memory_desc_equal(&a, &b) != 0
+        DNNL.sameFormat(descriptor, other)
     }
 }
 

@@ -1,0 +1,13 @@
+/// The arithmetic networks run their convolutions in.
+public enum ComputePrecision: String, Sendable, CaseIterable {
+    /// The default: float32 throughout, within the parity tolerances of the fixtures.
+    case float32
+    /// Opt-in: convolutions on bfloat16 inputs and weights with float32 sums (`ConvAlgorithm.bfloat16`)
+    /// where the CPU has the kernels, float32 elsewhere. Faster, and slightly different results.
+    case bfloat16
+
+    /// The convolution algorithm for layers whose float32 choice is `float32Choice`.
+    public func convolutionAlgorithm(_ float32Choice: ConvAlgorithm = .direct) -> ConvAlgorithm {
+        self == .bfloat16 ? .bfloat16 : float32Choice
+    }
+}
