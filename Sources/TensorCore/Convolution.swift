@@ -16,9 +16,10 @@ public enum ConvAlgorithm: Hashable, Sendable {
     /// oneDNN's direct kernels on channel-blocked activations: the fastest exact algorithm. It sums
     /// over kernel positions in the outer loop and input channels in the inner one.
     case direct
-    /// Winograd F(4x4, 3x3) where it pays: 3x3 stride-1 layers of at most 256 x 256 channels on
-    /// planes of at least 64 x 64 (AVX-512 only in oneDNN 2.x); direct elsewhere. About 2.5x faster
-    /// than direct, with errors of about 1e-6 relative; its weights take 4x the memory.
+    /// Winograd F(4x4, 3x3) where it pays and fits: 3x3 stride-1 layers of at most 128 x 128
+    /// channels on planes of at least 64 x 64 whose transform buffers stay under 64 MB (AVX-512 only
+    /// in oneDNN 2.x); direct elsewhere. Up to 2.5x faster than direct, with errors of about 1e-6
+    /// relative; its weights take 4x the memory.
     case winograd
     /// Opt-in reduced precision: oneDNN's direct kernels on bfloat16 inputs and weights, summing and
     /// writing float32 (CPUs with AVX-512 BF16; float32 direct elsewhere and for layers it has no
@@ -100,9 +101,9 @@ public final class Conv2d: @unchecked Sendable {
         return !DNNL.implementationName(pd!).hasPrefix("ref")
     }()
 
-    /// Winograd's weights are 4x the size of direct ones and are kept per input shape; wider layers
-    /// run on small planes in these networks, where Winograd gains little.
-    static let winogradMaximumChannelProduct = 256 * 256
+    /// Winograd's weights are 4x the size of direct ones and are kept per input shape: CodeFormer's
+    /// 256-channel layers would add 150 MB for 0.08 s.
+    static let winogradMaximumChannelProduct = 128 * 128
     /// Output planes smaller than this run direct even in Winograd layers: the transforms dominate.
     static let winogradMinimumPlane = 64 * 64
     /// Winograd layers whose transform buffers would exceed this run direct. oneDNN stores a large
@@ -139,6 +140,19 @@ public final class Conv2d: @unchecked Sendable {
     public func callAsFunction(
         _ x: Tensor, activation: FusedActivation = .none, residual: Tensor? = nil, residualScale: Float = 1
     ) -> Tensor {
+        forward(x, activation: activation, residual: residual, residualScale: residualScale, reuseResidual: false)
+    }
+
+    /// `conv(x) + bias + residual`, written into `residual`'s own storage when its layout allows
+    /// (saving a copy of a whole feature map). Only for a residual the caller has just made and
+    /// does not read again.
+    public func accumulating(_ x: Tensor, into residual: Tensor) -> Tensor {
+        forward(x, activation: .none, residual: residual, residualScale: 1, reuseResidual: true)
+    }
+
+    private func forward(
+        _ x: Tensor, activation: FusedActivation, residual: Tensor?, residualScale: Float, reuseResidual: Bool
+    ) -> Tensor {
         precondition(x.rank == 4 && x.shape[1] == inChannels, "conv expects \(inChannels) input channels, got \(x.shape)")
         var input: Tensor
         if algorithm == .gemm {
@@ -155,7 +169,9 @@ public final class Conv2d: @unchecked Sendable {
         if let residual {
             precondition(residual.shape == plan.outputShape, "residual \(residual.shape) vs conv output \(plan.outputShape)")
             // oneDNN's AVX2 kernels only fuse an unscaled sum: scale the copy instead.
-            output = residual.withLayout(plan.outputLayout).copy().scaledInPlace(by: residualScale)
+            let matched = residual.withLayout(plan.outputLayout)
+            let owned = reuseResidual || matched.storage !== residual.storage
+            output = (owned ? matched : matched.copy()).scaledInPlace(by: residualScale)
         } else {
             output = Tensor(uninitialized: plan.outputShape, layout: plan.outputLayout)
         }

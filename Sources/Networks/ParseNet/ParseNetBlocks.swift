@@ -70,8 +70,23 @@ public struct ParseNetConvLayer {
 
     /// `residual + layer(x)` when `residual` is given (the sum fused into the convolution).
     public func callAsFunction(_ x: Tensor, residual: Tensor? = nil) -> Tensor {
-        let scaled = scale == .up ? x.upsampledNearest(factor: 2) : x
-        return conv2d(scaled.reflectionPadded(1), activation: activation, residual: residual)
+        conv2d(prepared(x), activation: activation, residual: residual)
+    }
+
+    /// `x` upsampled (for an up layer) and reflection-padded: what the convolution itself sees.
+    func prepared(_ x: Tensor) -> Tensor {
+        (scale == .up ? x.upsampledNearest(factor: 2) : x).reflectionPadded(1)
+    }
+
+    /// The layer on an input already `prepared`.
+    func applied(toPrepared input: Tensor) -> Tensor {
+        conv2d(input, activation: activation)
+    }
+
+    /// `residual + layer(x)`, written into `residual`, a map the caller has just made and drops.
+    func accumulating(_ x: Tensor, into residual: Tensor) -> Tensor {
+        precondition(activation == .none, "the residual sum comes after the activation-free conv2")
+        return conv2d.accumulating(prepared(x), into: residual)
     }
 }
 
@@ -101,7 +116,13 @@ public struct ParseNetResidualBlock {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        let shortcut = shortcutFunc.map { $0(x) } ?? x
-        return conv2(conv1(x), residual: shortcut)
+        guard let shortcutFunc else { return conv2(conv1(x), residual: x) }
+        // Both branches of an up block upsample and pad the same input: do it once.
+        if shortcutFunc.scale == .up && conv1.scale == .up {
+            let input = conv1.prepared(x)
+            let shortcut = shortcutFunc.applied(toPrepared: input)
+            return conv2.accumulating(conv1.applied(toPrepared: input), into: shortcut)
+        }
+        return conv2.accumulating(conv1(x), into: shortcutFunc(x))
     }
 }

@@ -34,7 +34,8 @@ public struct ResBlock {
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let h = conv1(norm1(x, activation: .swish))
-        let skip = convOut.map { $0(x) } ?? x
-        return conv2(norm2(h, activation: .swish), residual: skip)
+        // A projected skip is a new map of our own: the sum goes straight into it.
+        if let convOut { return conv2.accumulating(norm2(h, activation: .swish), into: convOut(x)) }
+        return conv2(norm2(h, activation: .swish), residual: x)
     }
 }
