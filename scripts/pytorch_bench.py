@@ -158,13 +158,19 @@ def build_parsenet():
     return lambda: net(x), "parsenet 512x512"
 
 
-def build_retinaface():
+def official_retinaface():
+    """facelib's retinaface module, with the modules it imports."""
+    if "facelib.detection.retinaface.retinaface" in sys.modules:
+        return sys.modules["facelib.detection.retinaface.retinaface"]
     load_official("facelib.detection.matlab_cp2tform", "facelib/detection/matlab_cp2tform.py")
     load_official("facelib.detection.align_trans", "facelib/detection/align_trans.py")
     load_official("facelib.detection.retinaface.retinaface_net", "facelib/detection/retinaface/retinaface_net.py")
     load_official("facelib.detection.retinaface.retinaface_utils", "facelib/detection/retinaface/retinaface_utils.py")
-    arch = load_official("facelib.detection.retinaface.retinaface", "facelib/detection/retinaface/retinaface.py")
-    net = arch.RetinaFace(network_name="resnet50", half=False)
+    return load_official("facelib.detection.retinaface.retinaface", "facelib/detection/retinaface/retinaface.py")
+
+
+def build_retinaface():
+    net = official_retinaface().RetinaFace(network_name="resnet50", half=False)
     state = official_weights("detection_Resnet50_Final.pth")
     if state:
         net.load_state_dict(state)
@@ -216,11 +222,7 @@ def build_pipeline():
     photo `facerestore bench pipeline` uses; PNG writing is left out on both sides."""
     import cv2
     fixtures = arguments.fixtures
-    load_official("facelib.detection.matlab_cp2tform", "facelib/detection/matlab_cp2tform.py")
-    load_official("facelib.detection.align_trans", "facelib/detection/align_trans.py")
-    load_official("facelib.detection.retinaface.retinaface_net", "facelib/detection/retinaface/retinaface_net.py")
-    load_official("facelib.detection.retinaface.retinaface_utils", "facelib/detection/retinaface/retinaface_utils.py")
-    retinaface = load_official("facelib.detection.retinaface.retinaface", "facelib/detection/retinaface/retinaface.py")
+    retinaface = official_retinaface()
     parsenet = load_official("facelib.parsing.parsenet", "facelib/parsing/parsenet.py")
 
     def init_detection_model(model_name, half=False, device="cpu"):
