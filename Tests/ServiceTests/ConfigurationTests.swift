@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Restoration
 @testable import Service
 
 @Suite("Service configuration: flags, environment, defaults")
@@ -34,12 +35,14 @@ struct ConfigurationTests {
         #expect(flagged.publicBaseURL == "https://faces.example.com")
     }
 
-    @Test("values: sizes with units, durations, pixel rules that can be switched off, detector choice")
+    @Test("values: sizes with units, durations, pixel rules that can be switched off, detector and precision choice")
     func values() throws {
         let configuration = try ServiceConfiguration.resolve(flags: [
             .maxImageSize: "512k", .maxPixels: "1000000", .maxBatch: "3", .retention: "90s", .detector: "MobileNet",
             .reduceUpscaleAbove: "0", .noUpscaleAbove: "off", .results: "/tmp/r", .models: "/tmp/m",
-        ], environment: [:])
+        ], environment: ["FACERESTORE_PRECISION": "BFloat16"])
+        #expect(configuration.precision == .bfloat16)
+        #expect(configuration.summary(models: ModelFiles(directory: "/tmp/m"), resultsPath: "/tmp/r").contains { $0.hasPrefix("precision     bfloat16") })
         #expect(configuration.maxImageBytes == 512 * 1024)
         #expect(configuration.maxPixels == 1_000_000 && configuration.maxBatch == 3)
         #expect(configuration.retention == .seconds(90))
@@ -70,6 +73,7 @@ struct ConfigurationTests {
         #expect(message([.threads: "0"]) != nil)
         #expect(message([.maxBatch: "0"]) != nil)
         #expect(message([.detector: "yolo"])?.contains("automatic, resnet50, mobilenet") == true)
+        #expect(message([:], ["FACERESTORE_PRECISION": "fp16"])?.contains("float32, bfloat16") == true)
     }
 
     @Test("help text names the variable and the default for every setting")
