@@ -135,14 +135,19 @@ def official_weights(name, key=None):
     return {k.removeprefix("module."): v for k, v in state.items()}
 
 
+def with_official_weights(net, name):
+    """`net` in eval mode, with the official file `name` from --weights loaded when it is there."""
+    state = official_weights(name)
+    if state:
+        net.load_state_dict(state)
+    return net.eval()
+
+
 def build_codeformer():
     load_official("basicsr.archs.vqgan_arch", "basicsr/archs/vqgan_arch.py")
     arch = load_official("basicsr.archs.codeformer_arch", "basicsr/archs/codeformer_arch.py")
     net = arch.CodeFormer(dim_embd=512, codebook_size=1024, n_head=8, n_layers=9, connect_list=["32", "64", "128", "256"])
-    state = official_weights("codeformer.pth")
-    if state:
-        net.load_state_dict(state)
-    net.eval()
+    net = with_official_weights(net, "codeformer.pth")
     x = torch.rand(1, 3, 512, 512) * 2 - 1
     return lambda: net(x, w=0.5, adain=True), "codeformer 512x512 w=0.5"
 
@@ -150,10 +155,7 @@ def build_codeformer():
 def build_parsenet():
     arch = load_official("facelib.parsing.parsenet", "facelib/parsing/parsenet.py")
     net = arch.ParseNet(in_size=512, out_size=512, parsing_ch=19)
-    state = official_weights("parsing_parsenet.pth")
-    if state:
-        net.load_state_dict(state)
-    net.eval()
+    net = with_official_weights(net, "parsing_parsenet.pth")
     x = torch.rand(1, 3, 512, 512) * 2 - 1
     return lambda: net(x), "parsenet 512x512"
 
@@ -171,10 +173,7 @@ def official_retinaface():
 
 def build_retinaface():
     net = official_retinaface().RetinaFace(network_name="resnet50", half=False)
-    state = official_weights("detection_Resnet50_Final.pth")
-    if state:
-        net.load_state_dict(state)
-    net.eval()
+    net = with_official_weights(net, "detection_Resnet50_Final.pth")
     x = torch.rand(1, 3, 640, 640) * 255 - 117
     return lambda: net(x), "retinaface resnet50 640x640"
 
