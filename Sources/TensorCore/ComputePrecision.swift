@@ -6,8 +6,9 @@ public enum ComputePrecision: String, Sendable, CaseIterable {
     /// where the CPU has the kernels, float32 elsewhere. Faster, and slightly different results.
     case bfloat16
 
-    /// The convolution algorithm for layers whose float32 choice is `float32Choice`.
+    /// The convolution algorithm for layers whose float32 choice is `float32Choice` (kept where the
+    /// CPU has no bfloat16 kernels, so the mode then changes nothing).
     public func convolutionAlgorithm(_ float32Choice: ConvAlgorithm = .direct) -> ConvAlgorithm {
-        self == .bfloat16 ? .bfloat16 : float32Choice
+        self == .bfloat16 && Conv2d.bfloat16Supported ? .bfloat16 : float32Choice
     }
 }
