@@ -68,38 +68,30 @@ public final class Conv2d: @unchecked Sendable {
     /// to choose freely, oneDNN 2.6 on AVX-512 prefers NHWC "brgconv" kernels, which the rest of the
     /// tensor core does not use; the blocked AVX-512 kernels are as fast.)
     public static let activationBlock: Int = {
-        for block in [16, 8] {
-            let layout = TensorLayout.channelBlocked(block)
-            var src = DNNL.descriptor(shape: [1, 64, 32, 32], layout: layout)
-            var dst = src
-            var wei = DNNL.descriptor([64, 64, 3, 3], dnnl_format_tag_any)
-            var strides: [dnnl_dim_t] = [1, 1], pad: [dnnl_dim_t] = [1, 1]
-            var desc = dnnl_convolution_desc_t()
-            var pd: dnnl_primitive_desc_t?
-            guard dnnl_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct, &src, &wei, nil, &dst, &strides, &pad, &pad) == dnnl_success,
-                  dnnl_primitive_desc_create(&pd, &desc, nil, DNNL.engine, nil) == dnnl_success else { continue }
-            defer { dnnl_primitive_desc_destroy(pd) }
-            let implementation = DNNL.implementationName(pd!)
-            if block == 16 && !implementation.contains("avx512") { continue }
-            if !implementation.hasPrefix("ref") { return block }
-        }
+        if let implementation = probeDirectKernel(block: 16, dataType: dnnl_f32), implementation.contains("avx512") { return 16 }
         return 8
     }()
 
     /// Whether this CPU has oneDNN bfloat16 convolution kernels (`ConvAlgorithm.bfloat16`).
-    public static let bfloat16Supported: Bool = {
-        let layout = TensorLayout.channelBlocked(activationBlock)
-        var src = DNNL.descriptor(shape: [1, 64, 32, 32], layout: layout, dataType: dnnl_bf16)
+    public static let bfloat16Supported = probeDirectKernel(block: activationBlock, dataType: dnnl_bf16) != nil
+
+    /// The optimised implementation oneDNN picks for a 64 -> 64 3x3 direct convolution on
+    /// `block`-channel maps with `dataType` inputs and weights (float32 output), or nil when there
+    /// is none (no descriptor, or only its `ref:` code).
+    private static func probeDirectKernel(block: Int, dataType: dnnl_data_type_t) -> String? {
+        let layout = TensorLayout.channelBlocked(block)
+        var src = DNNL.descriptor(shape: [1, 64, 32, 32], layout: layout, dataType: dataType)
         var dst = DNNL.descriptor(shape: [1, 64, 32, 32], layout: layout)
-        var wei = DNNL.descriptor([64, 64, 3, 3], dnnl_format_tag_any, dnnl_bf16)
+        var wei = DNNL.descriptor([64, 64, 3, 3], dnnl_format_tag_any, dataType)
         var strides: [dnnl_dim_t] = [1, 1], pad: [dnnl_dim_t] = [1, 1]
         var desc = dnnl_convolution_desc_t()
         var pd: dnnl_primitive_desc_t?
         guard dnnl_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct, &src, &wei, nil, &dst, &strides, &pad, &pad) == dnnl_success,
-              dnnl_primitive_desc_create(&pd, &desc, nil, DNNL.engine, nil) == dnnl_success else { return false }
+              dnnl_primitive_desc_create(&pd, &desc, nil, DNNL.engine, nil) == dnnl_success else { return nil }
         defer { dnnl_primitive_desc_destroy(pd) }
-        return !DNNL.implementationName(pd!).hasPrefix("ref")
-    }()
+        let implementation = DNNL.implementationName(pd!)
+        return implementation.hasPrefix("ref") ? nil : implementation
+    }
 
     /// Winograd's weights are 4x the size of direct ones and are kept per input shape: CodeFormer's
     /// 256-channel layers would add 150 MB for 0.08 s.
@@ -168,7 +160,7 @@ public final class Conv2d: @unchecked Sendable {
         let output: Tensor
         if let residual {
             precondition(residual.shape == plan.outputShape, "residual \(residual.shape) vs conv output \(plan.outputShape)")
-            // oneDNN's AVX2 kernels only fuse an unscaled sum: scale the copy instead.
+            // oneDNN's AVX2 kernels only fuse an unscaled sum: scale the output buffer instead.
             let matched = residual.withLayout(plan.outputLayout)
             let owned = reuseResidual || matched.storage !== residual.storage
             output = (owned ? matched : matched.copy()).scaledInPlace(by: residualScale)
