@@ -51,8 +51,9 @@ struct BenchmarkOptions: ParsableArguments {
     @Flag(help: "Print the figures as one JSON object.")
     var json = false
 
-    @Option(help: "Convolution arithmetic: float32 or bfloat16 (opt-in; float32 where the CPU has no bfloat16 kernels).")
-    var precision: ComputePrecision = .float32
+    @OptionGroup var arithmetic: PrecisionOption
+
+    var precision: ComputePrecision { arithmetic.precision }
 
     /// Warm-up (which also counts the FLOPs), timed runs, then the same process's sgemm: measured
     /// last because OpenBLAS's threads keep spinning after it.

@@ -12,6 +12,12 @@ struct ModelsFolderOption: ParsableArguments {
     var files: ModelFiles { ModelFiles(directory: models) }
 }
 
+/// The arithmetic the networks run in; shared by every command that runs one.
+struct PrecisionOption: ParsableArguments {
+    @Option(help: "Convolution arithmetic: float32 (matches the official models) or bfloat16 (opt-in: faster on CPUs with AVX-512 BF16, slightly different results; float32 where unsupported).")
+    var precision: ComputePrecision = .float32
+}
+
 /// Where model files come from; shared by every command that loads a network.
 struct ModelOptions: ParsableArguments {
     @OptionGroup var folder: ModelsFolderOption
@@ -31,8 +37,9 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Face detector: resnet50 (the demo's), mobilenet (detection_mobilenet0.25_Final.pth, smaller and faster) or automatic (ResNet-50 when its file is present).")
     var detector: FaceRestorationModels.DetectorChoice = .automatic
 
-    @Option(help: "Convolution arithmetic: float32 (matches the official models) or bfloat16 (opt-in: faster on CPUs with AVX-512 BF16, slightly different faces; float32 where unsupported).")
-    var precision: ComputePrecision = .float32
+    @OptionGroup var arithmetic: PrecisionOption
+
+    var precision: ComputePrecision { arithmetic.precision }
 
     var models: String? { folder.models }
 

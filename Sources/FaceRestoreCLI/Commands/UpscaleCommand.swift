@@ -40,8 +40,7 @@ struct UpscaleCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output file (one input) or folder.")
     var output: String = "results"
 
-    @Option(help: "Convolution arithmetic: float32 (matches the official models) or bfloat16 (opt-in: faster on CPUs with AVX-512 BF16; float32 where unsupported).")
-    var precision: ComputePrecision = .float32
+    @OptionGroup var arithmetic: PrecisionOption
 
     @Option(help: "Folder with the official model files (default: $FACERESTORE_MODELS, else ./weights).")
     var models: String?
@@ -68,8 +67,8 @@ struct UpscaleCommand: ParsableCommand {
         let destinations = try OutputPaths(output: output, inputs: files)
         let url = try modelURL()
         let network = url.pathExtension.lowercased() == "json"
-            ? try RRDBNet(syntheticManifest: url, algorithm: precision.convolutionAlgorithm())
-            : try RRDBNet(contentsOf: url, algorithm: precision.convolutionAlgorithm())
+            ? try RRDBNet(syntheticManifest: url, algorithm: arithmetic.precision.convolutionAlgorithm())
+            : try RRDBNet(contentsOf: url, algorithm: arithmetic.precision.convolutionAlgorithm())
         if network.scale == 2 && (tile % 2 != 0 || tilePad % 2 != 0) && tile > 0 {
             throw ValidationError("an x2 model needs an even --tile and --tile-pad (its tiles are pixel-unshuffled)")
         }
