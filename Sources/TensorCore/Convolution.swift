@@ -16,10 +16,10 @@ public enum ConvAlgorithm: Hashable, Sendable {
     /// oneDNN's direct kernels on channel-blocked activations: the fastest exact algorithm. It sums
     /// over kernel positions in the outer loop and input channels in the inner one.
     case direct
-    /// Winograd F(4x4, 3x3) where it pays and fits: 3x3 stride-1 layers of at most 128 x 128
-    /// channels on planes of at least 64 x 64 whose transform buffers stay under 64 MB (AVX-512 only
-    /// in oneDNN 2.x); direct elsewhere. Up to 2.5x faster than direct, with errors of about 1e-6
-    /// relative; its weights take 4x the memory.
+    /// Winograd F(4x4, 3x3) where it pays and fits: 3x3 stride-1 layers of at most 256 x 128
+    /// channels on planes of at least 64 x 64, in blocks of channels where the whole layer's
+    /// transform buffers would exceed 16 MB (AVX-512 only in oneDNN 2.x); direct elsewhere. About 2x
+    /// faster than direct, with errors of about 1e-6 relative; its weights take 4x the memory.
     case winograd
     /// Opt-in reduced precision: oneDNN's direct kernels on bfloat16 inputs and weights, summing and
     /// writing float32 (CPUs with AVX-512 BF16; float32 direct elsewhere and for layers it has no
@@ -38,6 +38,16 @@ public enum FusedActivation: Hashable, Sendable {
     case relu
     case leakyReLU(Float)
     case swish
+
+    /// The same function as an element-wise pass, for where it cannot be fused; nil for none.
+    var separatePass: Activation? {
+        switch self {
+        case .none: nil
+        case .relu: .relu
+        case .leakyReLU(let slope): .leakyReLU(slope)
+        case .swish: .swish
+        }
+    }
 }
 
 /// A 2-D convolution (PyTorch `nn.Conv2d`, groups = 1) run by oneDNN.
@@ -57,7 +67,7 @@ public final class Conv2d: @unchecked Sendable {
     /// The state dict's weights, kept only for Winograd: its weight formats are tied to a shape's
     /// tiling and oneDNN cannot reorder from one to another.
     private let plainWeights: FormattedBuffer?
-    private let bias: Tensor?
+    let bias: Tensor?
     private var plans: [PlanKey: Plan] = [:]
     /// Shapes oneDNN has no optimised kernel for, so the fallback is not re-probed on every call.
     private var failedPlans: [PlanKey: Error] = [:]
@@ -94,13 +104,14 @@ public final class Conv2d: @unchecked Sendable {
     }
 
     /// Winograd's weights are 4x the size of direct ones and are kept per input shape: CodeFormer's
-    /// 256-channel layers would add 150 MB for 0.08 s.
-    static let winogradMaximumChannelProduct = 128 * 128
+    /// 256 x 256-channel layers would add 150 MB for 0.08 s.
+    static let winogradMaximumChannelProduct = 256 * 128
     /// Output planes smaller than this run direct even in Winograd layers: the transforms dominate.
     static let winogradMinimumPlane = 64 * 64
-    /// Winograd layers whose transform buffers would exceed this run direct. oneDNN stores a large
-    /// layer's whole transformed input and output (584 MB at 128 channels on 512 x 512).
-    static let winogradMaximumScratchpad = 64 << 20
+    /// Winograd layers whose transform buffers would exceed this run in blocks of channels (see
+    /// `Plan`), or direct when no blocks fit. oneDNN stores a wide layer's whole transformed input
+    /// and output (584 MB at 128 channels on 512 x 512), a narrow one's in about 8 MB.
+    static let winogradMaximumScratchpad = 16 << 20
 
     /// - Parameters:
     ///   - weight: `(out, in, kh, kw)` as in the state dict.
@@ -213,12 +224,7 @@ public final class Conv2d: @unchecked Sendable {
             inChannels: inChannels, outChannels: outChannels, kernel: kernelSize, stride: stride, padding: padding,
             weights: weights.storage.pointer, bias: bias?.data)
         kernel.run(input: input, output: output, accumulate: residual != nil)
-        switch activation {
-        case .none: break
-        case .relu: output.applyInPlace(.relu)
-        case .leakyReLU(let slope): output.applyInPlace(.leakyReLU(slope))
-        case .swish: output.applyInPlace(.swish)
-        }
+        if let pass = activation.separatePass { output.applyInPlace(pass) }
         return output
     }
 
@@ -228,10 +234,15 @@ public final class Conv2d: @unchecked Sendable {
          (width + padding.left + padding.right - kernelSize.width) / stride + 1)
     }
 
-    /// The oneDNN implementation serving an input of this shape (for diagnostics and the `ref:` check).
-    public func implementation(forInputShape shape: [Int]) throws -> String {
+    /// The oneDNN implementation serving an input of this shape with the given fusions (for
+    /// diagnostics and the `ref:` check), e.g. `jit_wino_4x3:avx512_core in 2 x 1 channel blocks`.
+    public func implementation(forInputShape shape: [Int], activation: FusedActivation = .none, residual: Bool = false) throws -> String {
         let layout: TensorLayout = inChannels >= Conv2d.activationBlock && algorithm != .gemm ? .channelBlocked(Conv2d.activationBlock) : .contiguous
-        return try plan(for: PlanKey(shape: shape, layout: layout, activation: .none, hasResidual: false, outputBlock: Conv2d.activationBlock)).implementation
+        let plan = try plan(for: PlanKey(shape: shape, layout: layout, activation: activation, hasResidual: residual, outputBlock: Conv2d.activationBlock))
+        var description = plan.implementation
+        if plan.parts.count > 1 { description += " in \(plan.outputBlocks) x \(plan.inputBlocks) channel blocks" }
+        if plan.separateActivation != .none { description += ", activation separate" }
+        return description
     }
 
     /// Multiply-adds x 2 for one input of `height x width`.
@@ -253,7 +264,7 @@ public final class Conv2d: @unchecked Sendable {
             throw error
         }
         // Keep a single copy of the weights: in the format the newest plan uses.
-        weights = plan.weights
+        weights = plan.weights ?? weights
         plans[key] = plan
         return plan
     }
@@ -265,119 +276,5 @@ public final class Conv2d: @unchecked Sendable {
         let hasResidual: Bool
         /// Channel block of the output (the tensor core's, or 8 for the AVX2 fallback).
         let outputBlock: Int
-    }
-
-    /// A primitive built for one input shape, with the weights in the format it wants.
-    final class Plan: @unchecked Sendable {
-        let primitive: DNNLPrimitive
-        let sourceDescriptor: dnnl_memory_desc_t
-        /// The float32 input as the tensor holds it; converted to `sourceDescriptor` (bfloat16) when they differ.
-        let inputDescriptor: dnnl_memory_desc_t
-        let convertsInput: Bool
-        let destinationDescriptor: dnnl_memory_desc_t
-        let biasDescriptor: dnnl_memory_desc_t
-        let weights: FormattedBuffer
-        let outputShape: [Int]
-        let outputLayout: TensorLayout
-        let implementation: String
-
-        init(conv: Conv2d, key: PlanKey, weights source: FormattedBuffer) throws {
-            let (n, h, w) = (key.shape[0], key.shape[2], key.shape[3])
-            let out = conv.outputSize(height: h, width: w)
-            let outputShape = [n, conv.outChannels, out.height, out.width]
-            self.outputShape = outputShape
-            outputLayout = conv.algorithm == .gemm ? .contiguous : .channelBlocked(key.outputBlock)
-            var dst = DNNL.descriptor(shape: outputShape, layout: outputLayout)
-            var bia = DNNL.descriptor([conv.outChannels], dnnl_a)
-            let weightShape = [conv.outChannels, conv.inChannels, conv.kernelSize.height, conv.kernelSize.width]
-            var strides = [dnnl_dim_t(conv.stride), dnnl_dim_t(conv.stride)]
-            var padL = [dnnl_dim_t(conv.padding.top), dnnl_dim_t(conv.padding.left)]
-            var padR = [dnnl_dim_t(conv.padding.bottom), dnnl_dim_t(conv.padding.right)]
-            let hasBias = conv.bias != nil
-            func describe(_ algorithm: dnnl_alg_kind_t, _ dataType: dnnl_data_type_t = dnnl_f32) throws -> dnnl_convolution_desc_t {
-                var src = DNNL.descriptor(shape: key.shape, layout: key.layout, dataType: dataType)
-                var wei = DNNL.descriptor(weightShape, dnnl_format_tag_any, dataType)
-                var desc = dnnl_convolution_desc_t()
-                let status = withUnsafePointer(to: &bia) { biasPointer in
-                    dnnl_convolution_forward_desc_init(
-                        &desc, dnnl_forward_inference, algorithm, &src, &wei, hasBias ? biasPointer : nil, &dst,
-                        &strides, &padL, &padR)
-                }
-                try DNNL.check(status, "convolution descriptor \(key.shape) -> \(outputShape)")
-                return desc
-            }
-
-            let attr = try DNNLPrimitive.attributes()
-            defer { dnnl_primitive_attr_destroy(attr) }
-            var postOps: dnnl_post_ops_t?
-            try DNNL.check(dnnl_post_ops_create(&postOps), "post-ops")
-            defer { dnnl_post_ops_destroy(postOps) }
-            switch key.activation {
-            case .none: break
-            case .relu: try DNNL.check(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_relu, 0, 0), "relu post-op")
-            case .leakyReLU(let slope): try DNNL.check(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_relu, slope, 0), "leaky relu post-op")
-            case .swish: try DNNL.check(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_swish, 1, 0), "swish post-op")
-            }
-            if key.hasResidual {
-                try DNNL.check(dnnl_post_ops_append_sum(postOps, 1), "sum post-op")
-            }
-            try DNNL.check(dnnl_primitive_attr_set_post_ops(attr, postOps), "set post-ops")
-
-            var pd: dnnl_primitive_desc_t?
-            // Winograd kernels exist only for some ISAs (AVX-512 in oneDNN 2.x); fall back to direct.
-            let winograd = conv.algorithm == .winograd && out.height * out.width >= Conv2d.winogradMinimumPlane
-            let bfloat16 = conv.algorithm == .bfloat16
-            var desc = try describe(winograd ? dnnl_convolution_winograd : dnnl_convolution_direct, bfloat16 ? dnnl_bf16 : dnnl_f32)
-            var created = dnnl_primitive_desc_create(&pd, &desc, attr, DNNL.engine, nil) == dnnl_success
-            // Winograd or bfloat16 with shapes or post-ops their kernels lack would run oneDNN's
-            // reference code: such layers run float32 direct.
-            if created && (winograd || bfloat16) && (DNNL.implementationName(pd!).hasPrefix("ref")
-                || winograd && DNNL.size(of: DNNL.queryDescriptor(pd!, dnnl_query_scratchpad_md)) > Conv2d.winogradMaximumScratchpad) {
-                dnnl_primitive_desc_destroy(pd)
-                created = false
-            }
-            if !created {
-                desc = try describe(dnnl_convolution_direct)
-                try DNNL.check(dnnl_primitive_desc_create(&pd, &desc, attr, DNNL.engine, nil), "convolution primitive descriptor \(key.shape) -> \(outputShape)")
-            }
-            defer { dnnl_primitive_desc_destroy(pd) }
-            let primitive = try DNNLPrimitive(pd!, "convolution primitive \(key.shape) -> \(outputShape)")
-            implementation = primitive.implementation
-            if implementation.hasPrefix("ref") {
-                throw KernelError.referenceFallback(operation: "conv \(key.shape) -> \(outputShape)", implementation: implementation)
-            }
-            if conv.algorithm == .gemm && !implementation.contains("gemm") {
-                throw KernelError.unexpectedImplementation(operation: "im2col conv \(key.shape) -> \(outputShape)", implementation: implementation)
-            }
-            sourceDescriptor = DNNL.queryDescriptor(pd!, dnnl_query_src_md)
-            inputDescriptor = DNNL.descriptor(shape: key.shape, layout: key.layout)
-            convertsInput = !DNNL.sameFormat(sourceDescriptor, inputDescriptor)
-            destinationDescriptor = DNNL.queryDescriptor(pd!, dnnl_query_dst_md)
-            biasDescriptor = bia
-            weights = try source.reordered(to: DNNL.queryDescriptor(pd!, dnnl_query_weights_md))
-            self.primitive = primitive
-        }
-
-        func run(input: Tensor, output: Tensor, bias: Tensor?) throws {
-            var source = input.storage
-            if convertsInput {
-                source = TensorStorage(count: (DNNL.size(of: sourceDescriptor) + 3) / 4, zeroed: false)
-                try DNNL.reorder(from: inputDescriptor, input.data, to: sourceDescriptor, source.pointer)
-            }
-            let src = try DNNL.memory(sourceDescriptor, source.pointer)
-            defer { dnnl_memory_destroy(src) }
-            let wei = try DNNL.memory(weights.descriptor, weights.storage.pointer)
-            defer { dnnl_memory_destroy(wei) }
-            let dst = try DNNL.memory(destinationDescriptor, output.data)
-            defer { dnnl_memory_destroy(dst) }
-            var args: [(Int32, dnnl_memory_t)] = [(DNNL_ARG_SRC, src), (DNNL_ARG_WEIGHTS, wei), (DNNL_ARG_DST, dst)]
-            var biasMemory: dnnl_memory_t?
-            if let bias {
-                biasMemory = try DNNL.memory(biasDescriptor, bias.data)
-                args.append((DNNL_ARG_BIAS, biasMemory!))
-            }
-            defer { if let biasMemory { dnnl_memory_destroy(biasMemory) } }
-            try withExtendedLifetime(source) { try primitive.execute(args, "convolution") }
-        }
     }
 }

@@ -20,7 +20,7 @@ import TestSupport
     }
 
     @Test(.enabled(if: Fixtures.available("facelib/parsenet/manifest.json")),
-          arguments: [ConvAlgorithm.direct, .gemm])
+          arguments: [ConvAlgorithm.direct, .winograd, .gemm])
     func logitsArgmaxAndImage(algorithm: ConvAlgorithm) throws {
         let network = try Self.network(algorithm)
         #expect(network.body.count == 10 && network.parsingChannels == 19)

@@ -34,22 +34,6 @@ func referenceConvolution(
     return (out, [1, o, oh, ow])
 }
 
-func randomValues(_ count: Int, seed: UInt64, range: ClosedRange<Float> = -1...1) -> [Float] {
-    var generator = SplitMix64(seed: seed)
-    return (0..<count).map { _ in Float.random(in: range, using: &generator) }
-}
-
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite struct ConvolutionTests {
     static let shapes: [(Int, Int, Int, Int, ConvPadding)] = [
@@ -153,6 +137,32 @@ struct SplitMix64: RandomNumberGenerator {
                 let closeness = Closeness(out.toArray(), expected, absolute: 5e-5, relative: 1e-4)
                 #expect(closeness.isClose, "\(h)x\(w) \(name): \(closeness)")
             }
+        }
+    }
+
+    /// Winograd layers whose whole-plane transform buffers would be too large run in blocks of
+    /// output channels (128 -> 128) or of output and input channels (256 -> 64: partial sums, bias
+    /// once, the activation after the last block or in a pass of its own); every fusion gives what
+    /// the direct kernels give, within Winograd's rounding.
+    @Test(.enabled(if: Conv2d.activationBlock == 16), arguments: [(128, 128, "2 x 1"), (256, 64, "1 x 2")])
+    func winogradChannelBlocksMatchDirect(inChannels: Int, outChannels: Int, blocks: String) throws {
+        let shape = [1, inChannels, 128, 128]
+        let weight = Tensor(shape: [outChannels, inChannels, 3, 3], values: randomValues(outChannels * inChannels * 9, seed: 60, range: -0.05...0.05))
+        let bias = Tensor(shape: [outChannels], values: randomValues(outChannels, seed: 61))
+        let winograd = Conv2d(weight: weight, bias: bias, padding: 1, algorithm: .winograd)
+        let direct = Conv2d(weight: weight, bias: bias, padding: 1, algorithm: .direct)
+        let input = Tensor(shape: shape, values: randomValues(shape.reduce(1, *), seed: 62))
+        let residual = Tensor(shape: [1, outChannels, 128, 128], values: randomValues(outChannels * 128 * 128, seed: 63))
+        let cases: [(String, FusedActivation, Tensor?)] = [
+            ("plain", .none, nil), ("residual", .none, residual), ("leaky", .leakyReLU(0.2), nil), ("relu", .relu, nil),
+        ]
+        for (name, activation, extra) in cases {
+            let implementation = try winograd.implementation(forInputShape: shape, activation: activation, residual: extra != nil)
+            #expect(implementation.contains("wino") && implementation.contains("in \(blocks) channel blocks"), "\(name): \(implementation)")
+            let out = winograd(input, activation: activation, residual: extra)
+            let expected = direct(input, activation: activation, residual: extra)
+            let closeness = Closeness(out.toArray(), expected.toArray(), absolute: 1e-4, relative: 1e-4)
+            #expect(closeness.isClose, "\(name) (\(implementation)): \(closeness)")
         }
     }
 
