@@ -24,12 +24,25 @@ public struct GroupNorm: Sendable {
 
     /// Normalises `x`, then applies `activation` (VQGAN follows most norms with swish).
     public func callAsFunction(_ x: Tensor, activation: Activation? = nil) -> Tensor {
+        let output = Tensor(uninitialized: x.shape, layout: x.layout)
+        normalize(x, into: output, activation: activation)
+        return output
+    }
+
+    /// The same, written over `x` (saving a whole feature map at the peak of a large layer). Only
+    /// for a map the caller has just made and does not read again.
+    public func applyInPlace(to x: Tensor, activation: Activation? = nil) {
+        normalize(x, into: x, activation: activation)
+    }
+
+    /// Statistics are taken before any element is written, and each element is written from itself
+    /// alone, so `output` may be `x`.
+    private func normalize(_ x: Tensor, into output: Tensor, activation: Activation?) {
         precondition(x.rank == 4 && x.shape[1] == channels, "group norm over \(channels) channels got \(x.shape)")
         let block = x.channelBlock
         precondition(block == 1 || block % 8 == 0, "channel block \(block) not supported")
         let (batch, c, plane) = (x.shape[0], x.shape[1], x.shape[2] * x.shape[3])
         let paddedChannels = (c + block - 1) / block * block
-        let output = Tensor(uninitialized: x.shape, layout: x.layout)
         let perGroup = c / groups
         let count = Double(perGroup * plane)
         let lanes = LaneMap(block: block, plane: plane)
@@ -63,7 +76,6 @@ public struct GroupNorm: Sendable {
             lanes.normalize(input, into: result, channels: paddedChannels, center: center, scale: scale, shift: shift)
         }
         if let activation { output.applyInPlace(activation) }
-        return output
     }
 }
 

@@ -14,11 +14,18 @@ public enum TensorLayout: Hashable, Sendable {
 /// `layout` says how the elements sit in `storage`.
 ///
 /// The struct is a handle: copies share storage. Operations return new tensors and never write
-/// into their inputs, so sharing is safe.
+/// into their inputs, so sharing is safe. (A network may overwrite a map it holds the only
+/// handle to: see `isUniquelyReferenced()`.)
 public struct Tensor: @unchecked Sendable {
     public let shape: [Int]
     public let layout: TensorLayout
-    public let storage: TensorStorage
+    public private(set) var storage: TensorStorage
+
+    /// Whether this handle is the only one to its storage, so that writing over it (say, a norm in
+    /// place on a map a block was handed with `consume`) cannot change anybody else's tensor.
+    public mutating func isUniquelyReferenced() -> Bool {
+        isKnownUniquelyReferenced(&storage)
+    }
 
     /// A zero-filled tensor.
     public init(zeros shape: [Int], layout: TensorLayout = .contiguous) {

@@ -12,7 +12,10 @@ import TestSupport
         let values = randomValues(c * h * w, seed: 7).map { $0 + 10 }
         let gamma = randomValues(c, seed: 8, range: 0.5...1.5), beta = randomValues(c, seed: 9)
         let norm = GroupNorm(groups: groups, epsilon: 1e-6, weight: Tensor(shape: [c], values: gamma), bias: Tensor(shape: [c], values: beta))
-        let out = norm(Tensor(shape: [1, c, h, w], values: values).withLayout(layout), activation: .swish).toArray()
+        let input = Tensor(shape: [1, c, h, w], values: values).withLayout(layout)
+        let out = norm(input, activation: .swish).toArray()
+        norm.applyInPlace(to: input, activation: .swish)
+        #expect(input.toArray() == out, "in place differs from a new map")
 
         var expected = [Float](repeating: 0, count: values.count)
         let perGroup = c / groups, plane = h * w

@@ -51,10 +51,10 @@ public final class CodeFormer: @unchecked Sendable {
         // kernels do not: the encoder missed the lq_feat tolerance and the generator changed 0.11 % of
         // output bytes (the fixture allows 0.1 %; the reference's own float64 run changes 0.025 %),
         // so there the im2col order (`ConvAlgorithm.gemm`) is used. With AVX-512 (16-channel blocks)
-        // the narrow 3x3 layers on large planes run Winograd F(4x4, 3x3) (see `ConvAlgorithm`), the
-        // rest oneDNN's direct kernels: every CodeFormer tolerance holds (full model: output max abs
-        // 9.5e-5 of 1e-3, 0.033 % of PNG values off by one of 0.1 %) at ~2.0 s per face instead of
-        // ~2.25 s all-direct and 4.3 s im2col.
+        // the 3x3 layers of up to 256 x 128 channels on planes of 64 x 64 and more run Winograd
+        // F(4x4, 3x3) (see `ConvAlgorithm`), the rest oneDNN's direct kernels: every CodeFormer
+        // tolerance holds (full model: output max abs 1.3e-4 of 1e-3) at 1.5-1.8 s per face instead
+        // of ~2.25 s all-direct and 4.3 s im2col.
         let algorithm = precision.convolutionAlgorithm(Conv2d.activationBlock == 16 ? .winograd : .gemm)
         encoder = try VQGANStack(p.scope("encoder.blocks."), kind: .encoder, algorithm: algorithm)
         codebook = try p.tensor("quantize.embedding.weight")
@@ -115,7 +115,7 @@ public final class CodeFormer: @unchecked Sendable {
         var x = input
         var skips: [String: Tensor] = [:]
         for (i, block) in encoder.blocks.enumerated() {
-            x = block(x)
+            x = block(consume x)
             if let tap = encoderTaps[i] { skips[tap] = x }
         }
         let lqFeature = x.contiguous()
@@ -147,7 +147,7 @@ public final class CodeFormer: @unchecked Sendable {
 
         x = generatorInput
         for (i, block) in generator.blocks.enumerated() {
-            x = block(x)
+            x = block(consume x)
             if w > 0, let size = generatorFusions[i], let fuse = fuseBlocks[size], let skip = skips[size] {
                 x = fuse(encoder: skip, decoder: x, w: w)
             }

@@ -27,12 +27,12 @@ public final class ParseNet: @unchecked Sendable {
 
     public let parsingChannels: Int
 
-    /// - Parameter algorithm: the convolution algorithm for every layer. Both meet the fixture
+    /// - Parameter algorithm: the convolution algorithm for every layer. All meet the fixture
     ///   tolerances (logits max abs <= 1e-3) with a wide margin on the synthetic-weights fixture:
-    ///   `.direct` max 2.0e-4 / mean 1.3e-5, 11 argmax flips (all at near-ties); `.gemm` max
-    ///   1.2e-4 / mean 8.1e-6, 6 flips (float64 vs float32 PyTorch: 8.7e-5, 6 flips). A forward pass
-    ///   at 512 x 512 is about 470 GFLOP; direct is the default (3.8-7 s on 2 shared cores, gemm
-    ///   5-7.5 s, both measured under load).
+    ///   `.direct` max 1.3e-4 / mean 7.5e-6, 7 argmax flips (all at near-ties); `.winograd` max
+    ///   1.3e-4 / mean 8.4e-6, 8 flips; `.gemm` max 1.3e-4 / mean 8.4e-6, 8 flips (float64 vs
+    ///   float32 PyTorch: 8.7e-5, 6 flips). A forward pass at 512 x 512 is about 470 GFLOP: 0.85-0.95 s
+    ///   with `.winograd` (what the pipeline uses on AVX-512), 1.3 s direct, on 2 cores.
     public init(_ store: ParameterStore, algorithm: ConvAlgorithm = .direct) throws {
         let p = store.scope("")
         encoder0 = try ParseNetConvLayer(
@@ -70,11 +70,11 @@ public final class ParseNet: @unchecked Sendable {
         precondition(x.shape[2] % Self.sizeMultiple == 0 && x.shape[3] % Self.sizeMultiple == 0,
                      "ParseNet needs sides that are multiples of \(Self.sizeMultiple), got \(x.shape)")
         var feat = encoder0(x)
-        for block in encoder { feat = block(feat) }
+        for block in encoder { feat = block(consume feat) }
         var trunk = feat
         for block in body { trunk = block(trunk) }
         var y = feat + trunk
-        for block in decoder { y = block(y) }
+        for block in decoder { y = block(consume y) }
         return (outMaskConv(y).contiguous(), outImgConv(y).contiguous())
     }
 }

@@ -115,14 +115,21 @@ public struct ParseNetResidualBlock {
             normalized: true, activated: false, algorithm: algorithm)
     }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor {
+    /// A caller handing over its only handle to `x` (`block(consume x)`) lets the block free it as
+    /// soon as both branches have read it, before conv2 pads conv1's output (at 512 x 512 the
+    /// block's largest maps).
+    public func callAsFunction(_ x: consuming Tensor) -> Tensor {
         guard let shortcutFunc else { return conv2(conv1(x), residual: x) }
         // Both branches of an up block upsample and pad the same input: do it once.
         if shortcutFunc.scale == .up && conv1.scale == .up {
-            let input = conv1.prepared(x)
-            let shortcut = shortcutFunc.applied(toPrepared: input)
-            return conv2.accumulating(conv1.applied(toPrepared: input), into: shortcut)
+            var input: Tensor? = conv1.prepared(x)
+            _ = consume x
+            let shortcut = shortcutFunc.applied(toPrepared: input!)
+            let h = conv1.applied(toPrepared: input!)
+            input = nil
+            return conv2.accumulating(h, into: shortcut)
         }
-        return conv2.accumulating(conv1(x), into: shortcutFunc(x))
+        let shortcut = shortcutFunc(x)
+        return conv2.accumulating(conv1(consume x), into: shortcut)
     }
 }

@@ -32,10 +32,26 @@ public struct ResBlock {
     public var inChannels: Int { conv1.inChannels }
     public var outChannels: Int { conv2.outChannels }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        let h = conv1(norm1(x, activation: .swish))
-        // A projected skip is a new map of our own: the sum goes straight into it.
-        if let convOut { return conv2.accumulating(norm2(h, activation: .swish), into: convOut(x)) }
-        return conv2(norm2(h, activation: .swish), residual: x)
+    /// Maps that are this block's alone are overwritten instead of copied: conv1's output always,
+    /// the input when the caller hands over its only handle and the skip is projected (the largest
+    /// map of CodeFormer's last level: 128 MB). A projected skip is a new map of our own too: the
+    /// sum goes straight into it.
+    public func callAsFunction(_ x: consuming Tensor) -> Tensor {
+        let h: Tensor
+        let skip: Tensor
+        if let convOut {
+            skip = convOut(x)
+            if x.isUniquelyReferenced() {
+                norm1.applyInPlace(to: x, activation: .swish)
+                h = conv1(consume x)
+            } else {
+                h = conv1(norm1(x, activation: .swish))
+            }
+        } else {
+            h = conv1(norm1(x, activation: .swish))
+            skip = x
+        }
+        norm2.applyInPlace(to: h, activation: .swish)
+        return convOut == nil ? conv2(h, residual: skip) : conv2.accumulating(h, into: skip)
     }
 }

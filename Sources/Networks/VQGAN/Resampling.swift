@@ -19,5 +19,10 @@ public struct Upsample {
         conv = try p.conv("conv", kernel: 3, padding: .symmetric(1), algorithm: algorithm)
     }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor { conv(x.upsampledNearest(factor: 2)) }
+    /// A caller handing over its only handle to `x` frees it before the convolution's output is made.
+    public func callAsFunction(_ x: consuming Tensor) -> Tensor {
+        let upsampled = x.upsampledNearest(factor: 2)
+        _ = consume x
+        return conv(upsampled)
+    }
 }

@@ -9,13 +9,15 @@ public enum VQGANBlock {
     case up(Upsample)
     case norm(GroupNorm)
 
-    public func callAsFunction(_ x: Tensor) -> Tensor {
+    /// Hand over the only handle to `x` (`block(consume x)`) to let residual and upsampling blocks
+    /// free or overwrite it early.
+    public func callAsFunction(_ x: consuming Tensor) -> Tensor {
         switch self {
         case .conv(let conv): conv(x)
-        case .res(let block): block(x)
+        case .res(let block): block(consume x)
         case .attn(let block): block(x)
         case .down(let block): block(x)
-        case .up(let block): block(x)
+        case .up(let block): block(consume x)
         case .norm(let norm): norm(x)  // the tail norm: no swish before the last conv
         }
     }
