@@ -7,8 +7,10 @@ public enum ComputePrecision: String, Sendable, CaseIterable {
     case bfloat16
 
     /// The convolution algorithm for layers whose float32 choice is `float32Choice` (kept where the
-    /// CPU has no bfloat16 kernels, so the mode then changes nothing).
+    /// CPU has no bfloat16 kernels, so the mode then changes nothing). Winograd layers stay Winograd:
+    /// as fast as bfloat16 and closer to exact.
     public func convolutionAlgorithm(_ float32Choice: ConvAlgorithm = .direct) -> ConvAlgorithm {
-        self == .bfloat16 && Conv2d.bfloat16Supported ? .bfloat16 : float32Choice
+        guard self == .bfloat16 && Conv2d.bfloat16Supported else { return float32Choice }
+        return float32Choice == .winograd ? .winogradOrBFloat16 : .bfloat16
     }
 }

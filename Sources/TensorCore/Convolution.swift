@@ -25,11 +25,20 @@ public enum ConvAlgorithm: Hashable, Sendable {
     /// writing float32 (CPUs with AVX-512 BF16; float32 direct elsewhere and for layers it has no
     /// kernel for). About 8 bits of mantissa per product: results move by ~1e-3 relative.
     case bfloat16
+    /// Opt-in reduced precision for networks that run Winograd in float32: Winograd (float32) where
+    /// `.winograd` would run it, which is as fast as bfloat16 there and far closer to exact, and
+    /// `.bfloat16` elsewhere (each falls back as it would alone).
+    case winogradOrBFloat16
     /// im2col + GEMM on plain NCHW activations: sums the 3x3 taps of each input channel
     /// together before moving to the next channel, as PyTorch's reference runs do. Where kernels are
     /// nearly zero-sum (high-pass), these partial sums stay small and the result is several times
     /// more accurate than the direct order, at some cost in speed. Outputs are contiguous.
     case gemm
+}
+
+extension ConvAlgorithm {
+    var triesWinograd: Bool { self == .winograd || self == .winogradOrBFloat16 }
+    var triesBFloat16: Bool { self == .bfloat16 || self == .winogradOrBFloat16 }
 }
 
 /// An activation fused into a convolution's output.
@@ -127,10 +136,12 @@ public final class Conv2d: @unchecked Sendable {
         let winogradApplies = kernelSize == (3, 3) && stride == 1 && inChannels * outChannels <= Conv2d.winogradMaximumChannelProduct
         switch algorithm {
         case .winograd where !winogradApplies, .bfloat16 where !Conv2d.bfloat16Supported: self.algorithm = .direct
+        case .winogradOrBFloat16 where !winogradApplies: self.algorithm = Conv2d.bfloat16Supported ? .bfloat16 : .direct
+        case .winogradOrBFloat16 where !Conv2d.bfloat16Supported: self.algorithm = .winograd
         default: self.algorithm = algorithm
         }
         weights = FormattedBuffer(descriptor: DNNL.descriptor(plain.shape, dnnl_oihw), storage: plain.storage)
-        plainWeights = self.algorithm == .winograd ? weights : nil
+        plainWeights = self.algorithm.triesWinograd ? weights : nil
         if let bias { precondition(bias.shape == [outChannels], "conv bias \(bias.shape) for \(outChannels) outputs") }
         self.bias = bias?.contiguous()
     }

@@ -57,7 +57,7 @@ extension Conv2d {
 
             var winograd: (parts: [Part], outputBlocks: Int, inputBlocks: Int)?
             var separateActivation = FusedActivation.none
-            if conv.algorithm == .winograd && out.height * out.width >= Conv2d.winogradMinimumPlane {
+            if conv.algorithm.triesWinograd && out.height * out.width >= Conv2d.winogradMinimumPlane {
                 winograd = try Self.winogradParts(conv: conv, key: key, activation: key.activation, outputLayout: outputLayout, weights: source)
                 // Half the time of a direct convolution pays for one more pass over the output.
                 if winograd == nil && key.activation != .none && !key.hasResidual {
@@ -69,7 +69,7 @@ extension Conv2d {
             (outputBlocks, inputBlocks) = (winograd?.outputBlocks ?? 1, winograd?.inputBlocks ?? 1)
             var parts = winograd?.parts
             if parts == nil {
-                let bfloat16 = conv.algorithm == .bfloat16
+                let bfloat16 = conv.algorithm.triesBFloat16
                 let layer = Blocking(conv: conv, key: key, activation: key.activation, outputLayout: outputLayout, outputBlocks: 1, inputBlocks: 1)
                 var pd = layer.primitiveDescriptor(dnnl_convolution_direct, bfloat16 ? dnnl_bf16 : dnnl_f32, output: 0, input: 0)
                 // bfloat16 for shapes or post-ops its kernels lack would run oneDNN's reference

@@ -197,6 +197,19 @@ func referenceConvolution(
         #expect(strided.algorithm == .direct)
     }
 
+    /// The reduced-precision mode of Winograd networks: Winograd where it applies, bfloat16 elsewhere.
+    @Test(.enabled(if: Conv2d.activationBlock == 16))
+    func winogradOrBFloat16PicksPerLayer() throws {
+        let narrow = Conv2d(weight: Tensor(zeros: [64, 64, 3, 3]), bias: nil, padding: 1, algorithm: .winogradOrBFloat16)
+        #expect(try narrow.implementation(forInputShape: [1, 64, 128, 128]).contains("wino"))
+        let wide = Conv2d(weight: Tensor(zeros: [256, 256, 3, 3]), bias: nil, padding: 1, algorithm: .winogradOrBFloat16)
+        let implementation = try wide.implementation(forInputShape: [1, 256, 64, 64])
+        #expect(Conv2d.bfloat16Supported ? implementation.contains("bf16") : !implementation.contains("wino") && !implementation.contains("bf16"),
+                "\(implementation)")
+        #expect(ComputePrecision.bfloat16.convolutionAlgorithm(.winograd) == (Conv2d.bfloat16Supported ? .winogradOrBFloat16 : .winograd))
+        #expect(ComputePrecision.float32.convolutionAlgorithm(.winograd) == .winograd)
+    }
+
     @Test func optimisedKernelIsChosen() throws {
         let conv = Conv2d(weight: Tensor(zeros: [64, 64, 3, 3]), bias: Tensor(zeros: [64]), padding: 1)
         let implementation = try conv.implementation(forInputShape: [1, 64, 32, 32])
