@@ -31,6 +31,13 @@ public final class FaceRestoreService: Sendable {
     /// Model file name to state (loaded, missing, unusable), as `/api/health` reports it.
     public var modelStates: [String: String] { restorer.inventory.states.mapValues(\.rawValue) }
 
+    /// Builds the networks' kernels on the inference thread before a request needs them (the first
+    /// request is then as fast as the rest); requests arriving meanwhile queue behind it as usual.
+    public func warmUp() async throws {
+        let restorer = self.restorer
+        try await executor.run { restorer.warmUp() }
+    }
+
     /// Stops the inference thread; waiting requests fail. Call after the application has stopped.
     public func shutdown() {
         executor.shutdown()

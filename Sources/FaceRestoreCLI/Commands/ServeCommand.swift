@@ -65,6 +65,9 @@ struct ServeCommand: AsyncParsableCommand {
         let start = ContinuousClock.now
         let models = FaceRestorationModels.load(from: files, detector: configuration.detector, precision: configuration.precision)
         let loadTime = ContinuousClock.now - start
+        func seconds(_ duration: Duration) -> String {
+            String(format: "%.1f", Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
+        }
         let service: FaceRestoreService
         do {
             service = try FaceRestoreService(configuration: configuration, models: models)
@@ -75,7 +78,7 @@ struct ServeCommand: AsyncParsableCommand {
 
         say("facerestore \(ServiceInfo.version): CodeFormer web API")
         for line in configuration.summary(models: files, resultsPath: service.resultsPath) { say("  " + line) }
-        say("  model files (loaded in \(String(format: "%.1f", Double(loadTime.components.seconds) + Double(loadTime.components.attoseconds) / 1e18)) s):")
+        say("  model files (loaded in \(seconds(loadTime)) s):")
         for (file, state) in service.modelStates.sorted(by: { $0.key < $1.key }) {
             say("    \(file): \(state)")
         }
@@ -92,6 +95,16 @@ struct ServeCommand: AsyncParsableCommand {
             let port = channel.localAddress?.port ?? configuration.port
             say("listening on http://\(configuration.host):\(port)")
             }
+        let warmUp = Task {
+            let start = ContinuousClock.now
+            do {
+                try await service.warmUp()
+                say("networks warmed up in \(seconds(ContinuousClock.now - start)) s")
+            } catch {
+                say("warm-up skipped: \(error)")
+            }
+        }
+        defer { warmUp.cancel() }
         try await app.runService()
     }
 

@@ -8,6 +8,12 @@ protocol PhotoRestorer: Sendable {
     var inventory: ModelInventory { get }
     /// One photo; called on the inference thread, one at a time.
     func restore(_ image: Image, options: RestorationOptions) throws -> RestorationResult
+    /// Prepares for the first request (on the inference thread); nothing by default.
+    func warmUp()
+}
+
+extension PhotoRestorer {
+    func warmUp() {}
 }
 
 /// The real back end: the whole-photo pipeline over the models loaded at start-up.
@@ -23,5 +29,9 @@ struct PipelineRestorer: PhotoRestorer {
 
     func restore(_ image: Image, options: RestorationOptions) throws -> RestorationResult {
         try pipeline.restore(image, options: options)
+    }
+
+    func warmUp() {
+        pipeline.models.warmUp()
     }
 }

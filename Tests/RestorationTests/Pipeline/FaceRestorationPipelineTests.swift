@@ -50,6 +50,26 @@ import TestSupport
         }
     }
 
+    /// Warming up (as `serve` does at start-up) builds kernels ahead of the first request and
+    /// changes nothing in its result.
+    @Test(.enabled(if: modelsAvailable))
+    func warmUpLeavesResultsAlone() throws {
+        func freshModels() -> FaceRestorationModels {
+            FaceRestorationModels.load(
+                from: ModelFiles(directory: "/nonexistent"), detector: .mobilenet,
+                overrides: [.codeformer: Fixtures.url("codeformer/codeformer_tiny.pth"),
+                            .detectionMobileNet: Fixtures.url("facelib/retinaface_mnet/detection_mobilenet0.25_Final.pth"),
+                            .parsing: Fixtures.url("facelib/parsenet/manifest.json")])
+        }
+        let input = try Self.image("04.jpg")
+        let options = RestorationOptions(upscale: 1, onlyCenterFace: true)
+        let cold = try FaceRestorationPipeline(models: freshModels()).restore(input, options: options)
+        let warmed = freshModels()
+        warmed.warmUp()
+        let afterWarmUp = try FaceRestorationPipeline(models: warmed).restore(input, options: options)
+        #expect(cold.facesFound == 1 && afterWarmUp.image == cold.image)
+    }
+
     @Test(.enabled(if: modelsAvailable))
     func alphaIsCarriedThroughAndReattached() throws {
         let pipeline = FaceRestorationPipeline(models: try Self.models.get())
