@@ -115,14 +115,15 @@ extension Conv2d {
                 // The parts of one output block differ only in their post-ops; every output block is alike.
                 for input in 0..<inputBlocks {
                     guard let pd = blocking.primitiveDescriptor(dnnl_convolution_winograd, dnnl_f32, output: 0, input: input) else { break }
+                    // oneDNN's reference code, or transform buffers over the limit: not these blocks.
+                    guard !DNNL.implementationName(pd).hasPrefix("ref"),
+                          DNNL.size(of: DNNL.queryDescriptor(pd, dnnl_query_scratchpad_md)) <= Conv2d.winogradMaximumScratchpad else {
+                        dnnl_primitive_desc_destroy(pd)
+                        break
+                    }
                     descriptors.append(pd)
-                    if DNNL.implementationName(pd).hasPrefix("ref")
-                        || DNNL.size(of: DNNL.queryDescriptor(pd, dnnl_query_scratchpad_md)) > Conv2d.winogradMaximumScratchpad { break }
                 }
-                guard descriptors.count == inputBlocks, descriptors.allSatisfy({
-                    !DNNL.implementationName($0).hasPrefix("ref")
-                        && DNNL.size(of: DNNL.queryDescriptor($0, dnnl_query_scratchpad_md)) <= Conv2d.winogradMaximumScratchpad
-                }) else { continue }
+                guard descriptors.count == inputBlocks else { continue }
                 var parts: [Part] = []
                 for output in 0..<outputBlocks {
                     for input in 0..<inputBlocks {

@@ -277,22 +277,8 @@ struct ProcessEndpointTests {
 
     @Test("the warm-up runs the restorer's preparation once, on the inference thread")
     func warmUpOnInferenceThread() async throws {
-        final class WarmUpRecorder: PhotoRestorer, @unchecked Sendable {
-            let inventory = ModelInventory.allLoaded
-            var warmUpThreads: [String] = []
-            func restore(_ image: Image, options: RestorationOptions) throws -> RestorationResult {
-                RestorationResult(image: image, facesFound: 0, facesRestored: 0, applied: options, faces: [], inputWasGray: false)
-            }
-            func warmUp() { warmUpThreads.append(ThreadName.current) }
-        }
-        let recorder = WarmUpRecorder()
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("facerestore-warmup-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        var configuration = ServiceConfiguration()
-        configuration.resultsDirectory = directory.path
-        let service = try FaceRestoreService(configuration: configuration, restorer: recorder)
-        defer { service.shutdown() }
-        try await service.warmUp()
-        #expect(recorder.warmUpThreads == ["fr-inference"])
+        let harness = try ServiceHarness()
+        try await harness.test { _ in try await harness.service.warmUp() }
+        #expect(harness.restorer.warmUpThreads == ["fr-inference"])
     }
 }

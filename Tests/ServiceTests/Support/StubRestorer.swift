@@ -22,6 +22,11 @@ final class StubRestorer: PhotoRestorer, @unchecked Sendable {
         self.failure = failure
     }
 
+    /// The thread of each `warmUp()` call.
+    private(set) var warmUpThreads: [String] = []
+
+    func warmUp() { lock.withLock { warmUpThreads.append(ThreadName.current) } }
+
     var receivedOptions: [RestorationOptions] { lock.withLock { calls.map(\.options) } }
     var receivedSizes: [(Int, Int)] { lock.withLock { calls.map(\.size) } }
 
