@@ -40,7 +40,7 @@ public struct GroupNorm: Sendable {
     private func normalize(_ x: Tensor, into output: Tensor, activation: Activation?) {
         precondition(x.rank == 4 && x.shape[1] == channels, "group norm over \(channels) channels got \(x.shape)")
         let block = x.channelBlock
-        precondition(block == 1 || block % 8 == 0, "channel block \(block) not supported")
+        precondition(block == 1 || block == 8 || block == 16, "channel block \(block) not supported")
         let (batch, c, plane) = (x.shape[0], x.shape[1], x.shape[2] * x.shape[3])
         let paddedChannels = (c + block - 1) / block * block
         let perGroup = c / groups
@@ -100,13 +100,15 @@ private struct LaneMap {
                         out.value[ch] = (0..<8).reduce(0) { $0 + sum[$1] }
                     }
                 } else {
+                    // A task per channel block, all of whose 8-lane halves are summed in one sweep:
+                    // each cache line of the map is read once.
                     let halves = block / 8
-                    parallelFor(channels / 8) { octet in
-                        let blockIndex = octet / halves, half = octet % halves
-                        let start = base + blockIndex * plane * block + half * 8
-                        let centre = Vector((0..<8).map { centers.value[octet * 8 + $0] })
-                        let sum = Self.reduce(start, vectors: plane, stride: halves, center: centre, squared: squared)
-                        for lane in 0..<8 { out.value[octet * 8 + lane] = sum[lane] }
+                    parallelFor(channels / block) { blockIndex in
+                        let start = base + blockIndex * plane * block
+                        let first = blockIndex * block
+                        let centres = (0..<halves).map { half in Vector((0..<8).map { centers.value[first + half * 8 + $0] }) }
+                        let sums = Self.reduce(start, positions: plane, halves: halves, centers: centres, squared: squared)
+                        for half in 0..<halves { for lane in 0..<8 { out.value[first + half * 8 + lane] = sums[half][lane] } }
                     }
                 }
             }
@@ -124,6 +126,43 @@ private struct LaneMap {
             total[0] += squared ? d * d : d
         }
         return total
+    }
+
+    /// Sums each 8-lane half of a channel block over `positions` positions (`halves` vectors per
+    /// position), in the same order per lane as `reduce(_:vectors:stride:...)`.
+    private static func reduce(
+        _ start: UnsafeMutablePointer<Float>, positions: Int, halves: Int, centers: [Vector], squared: Bool
+    ) -> [SIMD8<Double>] {
+        guard halves == 2 else {
+            return [reduce(start, vectors: positions, stride: halves, center: centers[0], squared: squared)]
+        }
+        var totals = (SIMD8<Double>(), SIMD8<Double>())
+        let raw = UnsafeRawPointer(start)
+        let step = 16 * MemoryLayout<Float>.stride, secondHalf = 8 * MemoryLayout<Float>.stride
+        let (c0, c1) = (centers[0], centers[1])
+        var p = 0
+        while p < positions {
+            let end = min(p + 64, positions)
+            var partial = (Vector(), Vector())
+            if squared {
+                while p < end {
+                    let d0 = raw.loadUnaligned(fromByteOffset: p * step, as: Vector.self) - c0
+                    let d1 = raw.loadUnaligned(fromByteOffset: p * step + secondHalf, as: Vector.self) - c1
+                    partial.0 += d0 * d0
+                    partial.1 += d1 * d1
+                    p += 1
+                }
+            } else {
+                while p < end {
+                    partial.0 += raw.loadUnaligned(fromByteOffset: p * step, as: Vector.self) - c0
+                    partial.1 += raw.loadUnaligned(fromByteOffset: p * step + secondHalf, as: Vector.self) - c1
+                    p += 1
+                }
+            }
+            totals.0 += SIMD8<Double>(partial.0)
+            totals.1 += SIMD8<Double>(partial.1)
+        }
+        return [totals.0, totals.1]
     }
 
     /// Sums `vectors` vectors that lie `stride` vectors apart.
@@ -174,19 +213,23 @@ private struct LaneMap {
                 for i in vectors * 8..<plane { dst[i] = (src[i] - m) * a + b }
             }
         } else {
+            // A task per channel block, all its halves in one sweep (each cache line read once).
             let halves = block / 8
-            parallelFor(channels / 8) { octet in
-                let blockIndex = octet / halves, half = octet % halves
-                let offset = blockIndex * plane * block + half * 8
-                let lanes = (0..<8).map { octet * 8 + $0 }
-                let mv = Vector(lanes.map { parameters.value.0[$0] })
-                let av = Vector(lanes.map { parameters.value.1[$0] })
-                let bv = Vector(lanes.map { parameters.value.2[$0] })
+            parallelFor(channels / block) { blockIndex in
+                let offset = blockIndex * plane * block
+                func lanes(_ values: [Float], _ half: Int) -> Vector { Vector((0..<8).map { values[blockIndex * block + half * 8 + $0] }) }
+                let (m0, a0, b0) = (lanes(parameters.value.0, 0), lanes(parameters.value.1, 0), lanes(parameters.value.2, 0))
+                let last = halves - 1
+                let (m1, a1, b1) = (lanes(parameters.value.0, last), lanes(parameters.value.1, last), lanes(parameters.value.2, last))
                 let src = UnsafeRawPointer(source.value + offset), dst = UnsafeMutableRawPointer(destination.value + offset)
-                let step = block * MemoryLayout<Float>.stride
+                let step = block * MemoryLayout<Float>.stride, secondHalf = 8 * MemoryLayout<Float>.stride
                 for p in 0..<plane {
-                    let x = src.loadUnaligned(fromByteOffset: p * step, as: Vector.self)
-                    dst.storeBytes(of: (x - mv) * av + bv, toByteOffset: p * step, as: Vector.self)
+                    let x0 = src.loadUnaligned(fromByteOffset: p * step, as: Vector.self)
+                    dst.storeBytes(of: (x0 - m0) * a0 + b0, toByteOffset: p * step, as: Vector.self)
+                    if halves == 2 {
+                        let x1 = src.loadUnaligned(fromByteOffset: p * step + secondHalf, as: Vector.self)
+                        dst.storeBytes(of: (x1 - m1) * a1 + b1, toByteOffset: p * step + secondHalf, as: Vector.self)
+                    }
                 }
             }
         }
