@@ -1,6 +1,7 @@
 import Foundation
 import Imaging
 import Networks
+import TensorCore
 
 /// The official demo's whole-photo path (`web-demos/hugging_face/app.py` with `FaceRestoreHelper`):
 /// read, detect with RetinaFace, align each face to the 512 template, restore it with CodeFormer,
@@ -61,6 +62,8 @@ public final class FaceRestorationPipeline: @unchecked Sendable {
 
     /// Restores `image` (as decoded from a file: grey, RGB or RGBA, 8 or 16 bit, EXIF already applied).
     public func restore(_ image: Image, options: RestorationOptions) throws -> RestorationResult {
+        // Feature maps freed during the request are reused by its later stages, then given back.
+        defer { TensorStorage.releaseCachedBuffers() }
         let applied = Self.applying(options.limits, to: options, width: image.width, height: image.height)
         try checkModels(for: applied)
         guard let codeformer = models.codeformer else { throw missing(.codeformer) }
