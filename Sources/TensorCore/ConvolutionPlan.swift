@@ -10,8 +10,8 @@ extension Conv2d {
     /// channels on 256 x 256, 584 MB on 512 x 512) but streams narrower ones through small buffers
     /// (about 8 MB for 128 -> 64). Blocks of channels are contiguous in a one-image channel-blocked
     /// map, so the blocks run in place: output blocks side by side, input blocks summed into their
-    /// output block (bias on the first, the activation on the last). Each part costs about half
-    /// of a direct convolution.
+    /// output block (bias on the first, the activation on the last). Together the blocks take about
+    /// half the time of a direct convolution.
     final class Plan: @unchecked Sendable {
         /// One primitive and where it reads and writes, as float offsets into the input, output and bias.
         struct Part {
@@ -102,8 +102,9 @@ extension Conv2d {
         ) throws -> (parts: [Part], outputBlocks: Int, inputBlocks: Int)? {
             for (outputBlocks, inputBlocks) in winogradBlockings {
                 let split = outputBlocks * inputBlocks > 1
-                // Blocks must be whole channel blocks of a single image, and an activation can only
-                // follow the sum of input blocks when no residual is added after it.
+                // Blocks must be whole channel blocks (of 16, the widest layout) of a single image,
+                // and an activation can only follow the sum of input blocks when no residual is
+                // added after it.
                 guard !split || key.shape[0] == 1,
                       outputBlocks == 1 || conv.outChannels % (outputBlocks * 16) == 0,
                       inputBlocks == 1 || conv.inChannels % (inputBlocks * 16) == 0,
@@ -115,9 +116,14 @@ extension Conv2d {
                 // The parts of one output block differ only in their post-ops; every output block is alike.
                 for input in 0..<inputBlocks {
                     guard let pd = blocking.primitiveDescriptor(dnnl_convolution_winograd, dnnl_f32, output: 0, input: input) else { break }
-                    // oneDNN's reference code, or transform buffers over the limit: not these blocks.
-                    guard !DNNL.implementationName(pd).hasPrefix("ref"),
-                          DNNL.size(of: DNNL.queryDescriptor(pd, dnnl_query_scratchpad_md)) <= Conv2d.winogradMaximumScratchpad else {
+                    // oneDNN's reference code (for the whole layer: no Winograd kernel for this CPU
+                    // or these post-ops at all) or transform buffers over the limit.
+                    if DNNL.implementationName(pd).hasPrefix("ref") {
+                        dnnl_primitive_desc_destroy(pd)
+                        if !split { return nil }
+                        break
+                    }
+                    guard DNNL.size(of: DNNL.queryDescriptor(pd, dnnl_query_scratchpad_md)) <= Conv2d.winogradMaximumScratchpad else {
                         dnnl_primitive_desc_destroy(pd)
                         break
                     }
