@@ -77,9 +77,12 @@ public final class Conv2d: @unchecked Sendable {
     /// tiling and oneDNN cannot reorder from one to another.
     private let plainWeights: FormattedBuffer?
     let bias: Tensor?
-    private var plans: [PlanKey: Plan] = [:]
+    /// The plans of the shapes seen last (a network meets only a few at a time).
+    private var plans = RecentlyUsedCache<PlanKey, Plan>(capacity: Conv2d.cachedPlans)
     /// Shapes oneDNN has no optimised kernel for, so the fallback is not re-probed on every call.
-    private var failedPlans: [PlanKey: Error] = [:]
+    private var failedPlans = RecentlyUsedCache<PlanKey, Error>(capacity: Conv2d.cachedPlans)
+    /// How many input shapes a layer keeps plans for; older ones are built again when met again.
+    public static let cachedPlans = 16
     private let lock = NSLock()
 
     /// The channel block of every activation the tensor core produces: the widest one oneDNN has
@@ -265,18 +268,18 @@ public final class Conv2d: @unchecked Sendable {
     private func plan(for key: PlanKey) throws -> Plan {
         lock.lock()
         defer { lock.unlock() }
-        if let plan = plans[key] { return plan }
-        if let error = failedPlans[key] { throw error }
+        if let plan = plans.value(for: key) { return plan }
+        if let error = failedPlans.value(for: key) { throw error }
         let plan: Plan
         do {
             plan = try Plan(conv: self, key: key, weights: plainWeights ?? weights)
         } catch {
-            failedPlans[key] = error
+            failedPlans.insert(error, for: key)
             throw error
         }
         // Keep a single copy of the weights: in the format the newest plan uses.
         weights = plan.weights ?? weights
-        plans[key] = plan
+        plans.insert(plan, for: key)
         return plan
     }
 

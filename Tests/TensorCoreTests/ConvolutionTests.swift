@@ -166,6 +166,20 @@ func referenceConvolution(
         }
     }
 
+    /// A layer meeting more shapes than it keeps plans for builds the old ones again, with the same
+    /// results (Winograd layers re-cut their blocks from the state dict's weights, direct ones
+    /// reorder from the format they keep).
+    @Test(arguments: [ConvAlgorithm.winograd, .direct])
+    func plansDroppedForNewShapesAreRebuilt(algorithm: ConvAlgorithm) {
+        let (inChannels, outChannels) = (32, 32)
+        let weight = Tensor(shape: [outChannels, inChannels, 3, 3], values: randomValues(outChannels * inChannels * 9, seed: 70, range: -0.1...0.1))
+        let conv = Conv2d(weight: weight, bias: nil, padding: 1, algorithm: algorithm)
+        let first = Tensor(shape: [1, inChannels, 64, 64], values: randomValues(inChannels * 64 * 64, seed: 71))
+        let before = conv(first).toArray()
+        for extra in 1...(Conv2d.cachedPlans + 2) { _ = conv(Tensor(zeros: [1, inChannels, 64, 64 + extra])) }
+        #expect(conv(first).toArray() == before)
+    }
+
     /// bfloat16 inputs and weights: within bfloat16 rounding of the reference where the CPU has the
     /// kernels, and float32 direct (exactly) where it has not, on blocked and plain inputs.
     @Test(arguments: [(32, 32), (3, 16)])

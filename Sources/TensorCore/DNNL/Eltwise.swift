@@ -43,7 +43,7 @@ private final class EltwiseCache: @unchecked Sendable {
         let activation: Activation
     }
 
-    private var primitives: [Key: DNNLPrimitive] = [:]
+    private var primitives = RecentlyUsedCache<Key, DNNLPrimitive>(capacity: 64)
     private let lock = NSLock()
 
     /// Padding in blocked layouts stays zero for every activation used here (f(0) = 0) except
@@ -65,7 +65,7 @@ private final class EltwiseCache: @unchecked Sendable {
     private func primitive(_ key: Key, _ md: dnnl_memory_desc_t) throws -> DNNLPrimitive {
         lock.lock()
         defer { lock.unlock() }
-        if let primitive = primitives[key] { return primitive }
+        if let primitive = primitives.value(for: key) { return primitive }
         var src = md
         var desc = dnnl_eltwise_desc_t()
         let (algorithm, alpha) = key.activation.algorithm
@@ -76,7 +76,7 @@ private final class EltwiseCache: @unchecked Sendable {
         try DNNL.check(dnnl_primitive_desc_create(&pd, &desc, attr, DNNL.engine, nil), "eltwise primitive descriptor")
         defer { dnnl_primitive_desc_destroy(pd) }
         let primitive = try DNNLPrimitive(pd!, "eltwise primitive")
-        primitives[key] = primitive
+        primitives.insert(primitive, for: key)
         return primitive
     }
 }
