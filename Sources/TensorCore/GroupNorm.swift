@@ -120,7 +120,7 @@ private struct LaneMap {
     private static func reduce(
         _ start: UnsafeMutablePointer<Float>, floats: Int, center: Vector, squared: Bool
     ) -> SIMD8<Double> {
-        var total = reduce(start, vectors: floats / 8, stride: 1, center: center, squared: squared)
+        var total = reduce(start, positions: floats / 8, halves: 1, centers: [center], squared: squared)[0]
         for i in floats / 8 * 8..<floats {
             let d = Double(start[i] - center[0])
             total[0] += squared ? d * d : d
@@ -128,69 +128,34 @@ private struct LaneMap {
         return total
     }
 
-    /// Sums each 8-lane half of a channel block over `positions` positions (`halves` vectors per
-    /// position), in the same order per lane as `reduce(_:vectors:stride:...)`.
+    /// Per-lane sums over `positions` consecutive positions of `halves` (1 or 2) vectors each: a
+    /// plane of one channel or of an 8-channel block (1), or of a 16-channel block (2), every cache
+    /// line read once. Float32 partial sums over 64 positions, added up in float64.
     private static func reduce(
         _ start: UnsafeMutablePointer<Float>, positions: Int, halves: Int, centers: [Vector], squared: Bool
     ) -> [SIMD8<Double>] {
-        guard halves == 2 else {
-            return [reduce(start, vectors: positions, stride: halves, center: centers[0], squared: squared)]
-        }
+        precondition(halves == 1 || halves == 2 && centers.count == 2, "\(halves) vectors per position")
         var totals = (SIMD8<Double>(), SIMD8<Double>())
         let raw = UnsafeRawPointer(start)
-        let step = 16 * MemoryLayout<Float>.stride, secondHalf = 8 * MemoryLayout<Float>.stride
-        let (c0, c1) = (centers[0], centers[1])
+        let step = halves * 8 * MemoryLayout<Float>.stride, secondHalf = 8 * MemoryLayout<Float>.stride
+        let (c0, c1) = (centers[0], centers[halves - 1])
         var p = 0
         while p < positions {
             let end = min(p + 64, positions)
             var partial = (Vector(), Vector())
-            if squared {
-                while p < end {
-                    let d0 = raw.loadUnaligned(fromByteOffset: p * step, as: Vector.self) - c0
+            while p < end {
+                let d0 = raw.loadUnaligned(fromByteOffset: p * step, as: Vector.self) - c0
+                partial.0 += squared ? d0 * d0 : d0
+                if halves == 2 {
                     let d1 = raw.loadUnaligned(fromByteOffset: p * step + secondHalf, as: Vector.self) - c1
-                    partial.0 += d0 * d0
-                    partial.1 += d1 * d1
-                    p += 1
+                    partial.1 += squared ? d1 * d1 : d1
                 }
-            } else {
-                while p < end {
-                    partial.0 += raw.loadUnaligned(fromByteOffset: p * step, as: Vector.self) - c0
-                    partial.1 += raw.loadUnaligned(fromByteOffset: p * step + secondHalf, as: Vector.self) - c1
-                    p += 1
-                }
+                p += 1
             }
             totals.0 += SIMD8<Double>(partial.0)
             totals.1 += SIMD8<Double>(partial.1)
         }
-        return [totals.0, totals.1]
-    }
-
-    /// Sums `vectors` vectors that lie `stride` vectors apart.
-    private static func reduce(
-        _ start: UnsafeMutablePointer<Float>, vectors: Int, stride: Int, center: Vector, squared: Bool
-    ) -> SIMD8<Double> {
-        var total = SIMD8<Double>()
-        let raw = UnsafeRawPointer(start)
-        let step = stride * 8 * MemoryLayout<Float>.stride
-        var v = 0
-        while v < vectors {
-            let end = min(v + 64, vectors)
-            var partial = Vector()
-            if squared {
-                while v < end {
-                    let d = raw.loadUnaligned(fromByteOffset: v * step, as: Vector.self) - center
-                    partial += d * d
-                    v += 1
-                }
-            } else {
-                while v < end {
-                    partial += raw.loadUnaligned(fromByteOffset: v * step, as: Vector.self) - center
-                    v += 1
-                }
-            }
-            total += SIMD8<Double>(partial)
-        }
-        return total
+        return halves == 1 ? [totals.0] : [totals.0, totals.1]
     }
 
     /// `out = (x - center[c]) * scale[c] + shift[c]` for every stored element (padding lanes get 0).
