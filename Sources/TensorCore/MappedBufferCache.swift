@@ -16,15 +16,15 @@ final class MappedBufferCache: @unchecked Sendable {
     private var highWater = 0
     private let lock = NSLock()
 
-    /// A buffer of exactly `bytes` (contents undefined: zero when newly mapped, old data when reused).
-    func take(_ bytes: Int) -> UnsafeMutableRawPointer {
+    /// A buffer of exactly `bytes`: newly mapped (all zero) or reused (old data in it).
+    func take(_ bytes: Int) -> (buffer: UnsafeMutableRawPointer, reused: Bool) {
         lock.lock()
         defer { lock.unlock() }
         if var list = free[bytes], let reused = list.popLast() {
             free[bytes] = list.isEmpty ? nil : list
             cachedBytes -= bytes
             liveBytes += bytes
-            return reused
+            return (reused, true)
         }
         while liveBytes + cachedBytes + bytes > highWater, let size = free.keys.max() {
             evict(size)
@@ -36,7 +36,7 @@ final class MappedBufferCache: @unchecked Sendable {
         _ = madvise(raw, bytes, MADV_HUGEPAGE)
         liveBytes += bytes
         highWater = max(highWater, liveBytes + cachedBytes)
-        return raw
+        return (raw, false)
     }
 
     /// Takes back a buffer from `take`.

@@ -164,8 +164,8 @@ public final class TensorStorage: @unchecked Sendable {
         self.count = count
         let bytes = max(64, (count * MemoryLayout<Float>.stride + 63) / 64 * 64)
         if bytes >= Self.mappingThreshold {
-            let raw = MappedBufferCache.shared.take(bytes)
-            if zeroed { memset(raw, 0, bytes) }
+            let (raw, reused) = MappedBufferCache.shared.take(bytes)
+            if zeroed && reused { memset(raw, 0, bytes) }  // newly mapped pages are zero already
             mappedBytes = bytes
             pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
         } else {
