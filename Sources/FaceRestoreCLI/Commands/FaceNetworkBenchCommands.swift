@@ -47,10 +47,11 @@ struct ParseNetBenchCommand: ParsableCommand {
     var models: String?
 
     func run() throws {
+        let algorithm = ParseNet.convolutionAlgorithm(for: options.precision)
         let (network, load) = try loadBenchmarkNetwork(
             file: model, model: .parsing, models: models, manifest: "../shared/fixtures/facelib/parsenet/manifest.json",
-            fromFile: { try ParseNet(contentsOf: $0, algorithm: options.precision.convolutionAlgorithm(.winograd)) },
-            fromManifest: { try ParseNet(syntheticManifest: $0, algorithm: options.precision.convolutionAlgorithm(.winograd)) })
+            fromFile: { try ParseNet(contentsOf: $0, algorithm: algorithm) },
+            fromManifest: { try ParseNet(syntheticManifest: $0, algorithm: algorithm) })
         let input = pattern([1, 3, 512, 512], scale: 2, offset: -1)
         options.measure(name: "parsenet 512x512", loadSeconds: load) { _ = network(input) }.print(json: options.json)
     }

@@ -27,6 +27,12 @@ public final class ParseNet: @unchecked Sendable {
 
     public let parsingChannels: Int
 
+    /// The algorithm the pipeline and the benchmark run ParseNet with in `precision`: Winograd in
+    /// float32 where the CPU has its kernels (see `init`).
+    public static func convolutionAlgorithm(for precision: ComputePrecision) -> ConvAlgorithm {
+        precision.convolutionAlgorithm(.winograd)
+    }
+
     /// - Parameter algorithm: the convolution algorithm for every layer. All meet the fixture
     ///   tolerances (logits max abs <= 1e-3) with a wide margin on the synthetic-weights fixture:
     ///   `.direct` max 1.3e-4 / mean 7.5e-6, 7 argmax flips (all at near-ties); `.winograd` max

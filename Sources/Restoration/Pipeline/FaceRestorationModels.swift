@@ -85,7 +85,7 @@ public final class FaceRestorationModels: @unchecked Sendable {
         let algorithm = precision.convolutionAlgorithm()
         let detector = load(detectorModel, file: { try RetinaFace(contentsOf: $0, algorithm: algorithm) },
                             manifest: { try RetinaFace(syntheticManifest: $0, algorithm: algorithm) })
-        let parserAlgorithm = precision.convolutionAlgorithm(.winograd)
+        let parserAlgorithm = ParseNet.convolutionAlgorithm(for: precision)
         let parser = load(.parsing, file: { try ParseNet(contentsOf: $0, algorithm: parserAlgorithm) },
                           manifest: { try ParseNet(syntheticManifest: $0, algorithm: parserAlgorithm) })
         func upsampler(_ network: RRDBNet) -> RealESRGANer {
