@@ -1,6 +1,7 @@
 import Foundation
+import TestSupport
 
-/// Runs the built `facerestore` executable (it sits beside the test bundle in the build folder).
+/// Runs the built `facerestore` executable and collects what it printed.
 struct CommandRunner {
     struct Output {
         let status: Int32
@@ -8,19 +9,9 @@ struct CommandRunner {
         let stderr: String
     }
 
-    static var executable: URL {
-        let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        var folder = testBinary.deletingLastPathComponent()
-        // Linux: <build>/facerestorePackageTests.xctest; macOS: <build>/x.xctest/Contents/MacOS/x.
-        while !FileManager.default.fileExists(atPath: folder.appendingPathComponent("facerestore").path), folder.path != "/" {
-            folder = folder.deletingLastPathComponent()
-        }
-        return folder.appendingPathComponent("facerestore")
-    }
-
     static func run(_ arguments: [String]) throws -> Output {
         let process = Process()
-        process.executableURL = executable
+        process.executableURL = BuiltExecutable.facerestore
         process.arguments = arguments
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

@@ -7,11 +7,10 @@ import Testing
 import TestSupport
 @testable import Service
 
-/// The whole path with the real pipeline and small real checkpoints (`SmallModels`): HTTP in,
-/// detection, CodeFormer, ParseNet, paste-back, PNG out, served back. The random-weight detector
-/// finds hundreds of meaningless faces on most photos (491 on 04.jpg), each costing a full-size
-/// ParseNet run, and the API has no `only_center_face`; so the photo is 03.jpg scaled to 200x112,
-/// where it finds two. Requests are few, because CI has two cores.
+/// The whole path with the real pipeline and small real checkpoints (`SmallModels`, with the real
+/// trained detector): HTTP in, detection, CodeFormer, ParseNet, paste-back, PNG out, served back.
+/// The photo is 03.jpg (one face) scaled to 200x112 to keep uploads small. Requests are few,
+/// because CI has two cores.
 @Suite("Service end to end (real pipeline, small checkpoints)", .serialized, .enabled(if: SmallModels.available, "fixtures missing"))
 struct ServiceEndToEndTests {
     static func service(_ directory: URL) throws -> FaceRestoreService {

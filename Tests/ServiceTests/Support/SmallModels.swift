@@ -5,13 +5,14 @@ import TestSupport
 
 /// A models folder with the small checkpoints from the shared fixtures under the official file
 /// names, made at test time in a temporary folder (never in the repository): the tiny real
-/// CodeFormer and its sidecar, the real MobileNet RetinaFace, ParseNet with synthetic weights
+/// CodeFormer and its sidecar, the real trained MobileNet RetinaFace (it finds a photo's real faces,
+/// not hundreds of random-weight ones), ParseNet with synthetic weights
 /// written as safetensors (the reader sniffs the format, so the `.pth` name loads), and the tiny
 /// x2 RRDBNet as Real-ESRGAN x2plus.
 enum SmallModels {
     static let fixtures = [
         "codeformer/codeformer_tiny.pth", "codeformer/codeformer_tiny.config.json",
-        "facelib/retinaface_mnet/detection_mobilenet0.25_Final.pth", "facelib/parsenet/manifest.json",
+        "facelib/retinaface_mnet_real/detection_mobilenet0.25_Final.pth", "facelib/parsenet/manifest.json",
         "realesrgan/tiny/tiny_rrdb_x2.pth", "images/03.jpg",
     ]
 
@@ -24,14 +25,14 @@ enum SmallModels {
         let manager = FileManager.default
         // Keyed by the fixtures folder, which the links point into.
         let key = SHA256.hex(of: Data(Fixtures.root.standardizedFileURL.path.utf8)).prefix(12)
-        let final = manager.temporaryDirectory.appendingPathComponent("facerestore-small-models-v1-\(key)")
+        let final = manager.temporaryDirectory.appendingPathComponent("facerestore-small-models-v2-\(key)")
         if manager.fileExists(atPath: final.appendingPathComponent("parsing_parsenet.pth").path) { return final }
         let directory = manager.temporaryDirectory.appendingPathComponent("facerestore-small-models-\(UUID().uuidString)")
         try manager.createDirectory(at: directory, withIntermediateDirectories: true)
         let links = [
             ("codeformer.pth", "codeformer/codeformer_tiny.pth"),
             ("codeformer.config.json", "codeformer/codeformer_tiny.config.json"),
-            ("detection_mobilenet0.25_Final.pth", "facelib/retinaface_mnet/detection_mobilenet0.25_Final.pth"),
+            ("detection_mobilenet0.25_Final.pth", "facelib/retinaface_mnet_real/detection_mobilenet0.25_Final.pth"),
             ("RealESRGAN_x2plus.pth", "realesrgan/tiny/tiny_rrdb_x2.pth"),
         ]
         for (name, fixture) in links {
