@@ -75,9 +75,13 @@ public enum RestorationError: Error, CustomStringConvertible, Equatable {
     case modelMissing(model: String, directory: String, releaseURL: String, license: String)
     case modelFileUnreadable(path: String, reason: String)
     case notImplemented(String)
+    /// An image the restoration would make (`stage`, e.g. the enlarged photo) is over the pixel limit.
+    case imageTooLarge(stage: String, width: Int, height: Int, limit: Int)
 
     public var description: String {
         switch self {
+        case .imageTooLarge(let stage, let width, let height, let limit):
+            "\(stage) would be \(width)x\(height) = \(width.multipliedReportingOverflow(by: height).partialValue) pixels, over the limit of \(limit) pixels"
         case .modelMissing(let model, let directory, let url, let license):
             "\(model) not found in \(directory). Run `facerestore models download` or download it from \(url) (\(license)) into that folder, or point --models / FACERESTORE_MODELS at the folder that has it."
         case .modelFileUnreadable(let path, let reason):

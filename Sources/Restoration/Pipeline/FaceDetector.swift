@@ -42,9 +42,14 @@ public struct FaceDetector: Sendable {
     /// The image the network sees and the scale it was resized by: `scale = 640 / min(h, w)`, size
     /// truncated, INTER_AREA when shrinking, else INTER_LINEAR (explicit size, per-axis ratio).
     public func detectorImage(_ inputImage: Image) -> (image: Image, scale: Double) {
-        let scale = Double(resizeShortSide) / Double(min(inputImage.width, inputImage.height))
-        let (w, h) = (Int(Double(inputImage.width) * scale), Int(Double(inputImage.height) * scale))
+        let (w, h, scale) = Self.detectorSize(width: inputImage.width, height: inputImage.height, shortSide: resizeShortSide)
         return (inputImage.resized(width: w, height: h, interpolation: scale < 1 ? .area : .linear), scale)
+    }
+
+    /// The size of the detector's copy of a `width × height` image, and its scale.
+    public static func detectorSize(width: Int, height: Int, shortSide: Int = 640) -> (width: Int, height: Int, scale: Double) {
+        let scale = Double(shortSide) / Double(max(1, min(width, height)))
+        return (Int(Double(width) * scale), Int(Double(height) * scale), scale)
     }
 
     /// `float32(BGR) - (104, 117, 123)`, NCHW.

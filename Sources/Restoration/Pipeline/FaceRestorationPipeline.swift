@@ -29,6 +29,18 @@ public final class FaceRestorationPipeline: @unchecked Sendable {
         return applied
     }
 
+    /// The options a `width × height` photo runs with (`applying` the large-image rules), or
+    /// `RestorationError.imageTooLarge` when an image the restoration would hold (`WorkingSizes`)
+    /// is over `options.limits.maxPixels`. Callers check it before decoding; `restore` checks again.
+    public static func plan(_ options: RestorationOptions, width: Int, height: Int, upsamplerScale: Int = 2) throws -> RestorationOptions {
+        let applied = applying(options.limits, to: options, width: width, height: height)
+        if let limit = options.limits.maxPixels,
+           let stage = WorkingSizes(width: width, height: height, options: applied, upsamplerScale: upsamplerScale).firstOver(limit) {
+            throw RestorationError.imageTooLarge(stage: stage.name, width: stage.width, height: stage.height, limit: limit)
+        }
+        return applied
+    }
+
     /// The models `options` need, in the order they are used.
     public func requiredModels(for options: RestorationOptions) -> [ModelFiles.Model] {
         var needed: [ModelFiles.Model] = [.codeformer]
@@ -64,7 +76,7 @@ public final class FaceRestorationPipeline: @unchecked Sendable {
     public func restore(_ image: Image, options: RestorationOptions) throws -> RestorationResult {
         // Feature maps freed during the request are reused by its later stages, then given back.
         defer { TensorStorage.releaseCachedBuffers() }
-        let applied = Self.applying(options.limits, to: options, width: image.width, height: image.height)
+        let applied = try Self.plan(options, width: image.width, height: image.height, upsamplerScale: models.upsampler?.scale ?? 2)
         try checkModels(for: applied)
         guard let codeformer = models.codeformer else { throw missing(.codeformer) }
         if applied.hasAligned {

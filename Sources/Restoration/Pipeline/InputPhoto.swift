@@ -28,12 +28,23 @@ public struct InputPhoto: Sendable {
         fileWidth = image.width
         fileHeight = image.height
         isGray = Grayscale.isGray(bgr: file.pixels8, threshold: Self.grayThreshold)
-        let shortSide = min(file.width, file.height)
-        if shortSide < Self.minimumShortSide {
-            let f = Double(Self.minimumShortSide) / Double(shortSide)
+        if let f = Self.enlargement(width: file.width, height: file.height) {
             bgr = file.resized(fx: f, fy: f, interpolation: .linear)
         } else {
             bgr = file
         }
+    }
+
+    /// The factor `read_image` enlarges a `width × height` file by, or nil when its short side is
+    /// already `minimumShortSide` or more.
+    static func enlargement(width: Int, height: Int) -> Double? {
+        let shortSide = min(width, height)
+        return (1..<minimumShortSide).contains(shortSide) ? Double(minimumShortSide) / Double(shortSide) : nil
+    }
+
+    /// The size of `bgr` for a `width × height` file.
+    public static func enlargedSize(width: Int, height: Int) -> (width: Int, height: Int) {
+        guard let f = enlargement(width: width, height: height) else { return (width, height) }
+        return Resize.scaledSize(width: width, height: height, fx: f, fy: f)
     }
 }

@@ -37,13 +37,16 @@ public struct RestorationOptions: Sendable, Equatable {
 
 /// The demo's memory guards (`web-demos/hugging_face/app.py`): upscale above 2 is lowered to 2 when the
 /// longer side exceeds `reduceToTwoAbove`; above `reduceToOneAbove` upscale becomes 1 and both
-/// Real-ESRGAN options are switched off. `nil` disables a rule.
+/// Real-ESRGAN options are switched off. `nil` disables a rule. Ours: `maxPixels` refuses a photo
+/// when any image the restoration would hold (`WorkingSizes`) has more pixels.
 public struct LargeImageLimits: Sendable, Equatable {
     public var reduceToTwoAbove: Int? = 1000
     public var reduceToOneAbove: Int? = 1500
+    public var maxPixels: Int?
 
-    public init(reduceToTwoAbove: Int? = 1000, reduceToOneAbove: Int? = 1500) {
+    public init(reduceToTwoAbove: Int? = 1000, reduceToOneAbove: Int? = 1500, maxPixels: Int? = nil) {
         self.reduceToTwoAbove = reduceToTwoAbove
         self.reduceToOneAbove = reduceToOneAbove
+        self.maxPixels = maxPixels
     }
 }

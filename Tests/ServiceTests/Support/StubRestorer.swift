@@ -35,7 +35,7 @@ final class StubRestorer: PhotoRestorer, @unchecked Sendable {
         started.signal()
         gate?.wait()
         if let failure { throw failure }
-        let applied = LargeImageRule.applied(options, width: image.width, height: image.height)
+        let applied = try FaceRestorationPipeline.plan(options, width: image.width, height: image.height)
         let scale = applied.upscale
         var output = Image(width: image.width * scale, height: image.height * scale, channels: image.channels, bitDepth: 8)
         for y in 0..<output.height {
