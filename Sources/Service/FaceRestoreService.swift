@@ -11,6 +11,7 @@ public final class FaceRestoreService: Sendable {
     let restorer: any PhotoRestorer
     let executor: InferenceExecutor
     let store: ResultStore
+    let uploads: UploadBudget
 
     /// The service over models loaded once at start-up (`FaceRestorationModels.load`); missing
     /// models do not stop it, requests that need them get 503.
@@ -23,6 +24,7 @@ public final class FaceRestoreService: Sendable {
         self.restorer = restorer
         self.store = try ResultStore(directory: configuration.resultsDirectory, retention: configuration.retention)
         self.executor = InferenceExecutor(queueDepth: configuration.queueDepth, threads: configuration.threads)
+        self.uploads = UploadBudget(capacity: configuration.maxBufferedUploadBytes)
     }
 
     /// Where results are written, symlinks resolved.
@@ -43,21 +45,31 @@ public final class FaceRestoreService: Sendable {
         executor.shutdown()
     }
 
-    public func makeRouter() -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
+    public func makeRouter() -> Router<ServiceRequestContext> {
+        let router = Router(context: ServiceRequestContext.self, options: .autoGenerateHeadEndpoints)
         router.add(middleware: CORSMiddleware())
         router.add(middleware: ErrorResponseMiddleware())
 
-        let process = ProcessRoute(configuration: configuration, restorer: restorer, executor: executor, store: store)
+        let process = ProcessRoute(configuration: configuration, restorer: restorer, executor: executor, store: store, uploads: uploads)
         let health = HealthRoute(restorer: restorer, executor: executor)
         let results = StaticResultsRoute(store: store)
         router.post("/api/process") { request, context in try await process.handle(request, context: context) }
-        router.get("/api/process") { request, _ -> Response in
-            throw ServiceError.methodNotAllowed(method: "GET", path: "/api/process", allowed: ["POST"])
-        }
         router.get("/api/health") { request, context in health.handle(request, context: context) }
         router.get("/static/results/{filename}") { request, context in try results.handle(request, context: context) }
+        refuseOtherMethods(router, path: "/api/process", allowed: [.post])
+        refuseOtherMethods(router, path: "/api/health", allowed: [.get])
+        refuseOtherMethods(router, path: "/static/results/{filename}", allowed: [.get])
         return router
+    }
+
+    /// Answers the usual methods a route does not take with 405 and `Allow` (instead of 404).
+    private func refuseOtherMethods(_ router: Router<ServiceRequestContext>, path: RouterPath, allowed: [HTTPRequest.Method]) {
+        let names = allowed.map(\.rawValue) + (allowed.contains(.get) ? ["HEAD"] : [])
+        for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch] where !allowed.contains(method) {
+            router.on(path, method: method) { request, _ -> Response in
+                throw ServiceError.methodNotAllowed(method: method.rawValue, path: String(request.uri.path.prefix(200)), allowed: names)
+            }
+        }
     }
 
     /// The application: bound to the configured host and port, with the sweeper as a service.
@@ -66,7 +78,7 @@ public final class FaceRestoreService: Sendable {
         let maxBodyBytes = configuration.maxBodyBytes
         return Application(
             router: makeRouter(),
-            server: .http1(additionalChannelHandlers: [ExpectContinueHandler(maxBodyBytes: maxBodyBytes)]),
+            server: .guardedHTTP1(limits: configuration.connectionLimits) { [ExpectContinueHandler(maxBodyBytes: maxBodyBytes)] },
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "facerestore"),
             services: [ResultSweeper(store: store, logger: logger)],
             onServerRunning: onServerRunning,

@@ -55,6 +55,24 @@ struct ConfigurationTests {
         #expect(DurationText.describe(.seconds(3600)) == "1h")
     }
 
+    @Test("connection limits and the upload cap: defaults, flags, variables")
+    func connectionLimits() throws {
+        let defaults = try ServiceConfiguration.resolve(flags: [:], environment: [:])
+        #expect(defaults.connectionLimits == ConnectionLimits() && defaults.maxBufferedUploadBytes == 512 << 20)
+        #expect(defaults.restorationLimits.maxPixels == defaults.maxPixels)
+        let configuration = try ServiceConfiguration.resolve(flags: [
+            .idleTimeout: "2m", .headerTimeout: "0.5s", .bodyTimeout: "3s", .maxBufferedUploads: "1GiB",
+        ], environment: ["FACERESTORE_MIN_BODY_RATE": "0"])
+        #expect(configuration.connectionLimits.idleTimeout == .seconds(120))
+        #expect(configuration.connectionLimits.headerTimeout == .milliseconds(500))
+        #expect(configuration.connectionLimits.bodyTimeout == .seconds(3))
+        #expect(configuration.connectionLimits.minBodyRate == 0)
+        #expect(configuration.maxBufferedUploadBytes == 1 << 30)
+        #expect(throws: ConfigurationError.self) { try ServiceConfiguration.resolve(flags: [.headerTimeout: "0"], environment: [:]) }
+        #expect(configuration.summary(models: ModelFiles(directory: "/tmp/m"), resultsPath: "/tmp/r")
+            .contains { $0.hasPrefix("timeouts      idle 2m, head 0.5s, body pause 3s") })
+    }
+
     @Test("a bad value names its flag or variable and what was expected")
     func errors() {
         func message(_ flags: [ServiceSetting: String], _ environment: [String: String] = [:]) -> String? {

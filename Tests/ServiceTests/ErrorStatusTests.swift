@@ -170,6 +170,29 @@ struct ErrorStatusTests {
         } }
     }
 
+    @Test("503: a damaged model file is called damaged, with the command that reinstalls it")
+    func modelDamaged() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("facerestore-badmodels-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Data("PK\u{3}\u{4} truncated download".utf8).write(to: folder.appendingPathComponent("codeformer.pth"))
+        let models = FaceRestorationModels.load(from: ModelFiles(directory: folder.path, environment: [:]))
+        var configuration = ServiceConfiguration()
+        configuration.resultsDirectory = folder.appendingPathComponent("results").path
+        let service = try FaceRestoreService(configuration: configuration, models: models)
+        defer { service.shutdown() }
+        let app = service.makeApplication(logger: ServiceHarness.quietLogger)
+        try await isolated { try await app.test(.router) { client in
+            let message = try await Self.expectError(client, status: .serviceUnavailable, contentType: "application/json",
+                                                     body: Self.json(["image_base64": Self.image]))
+            #expect(message.contains("codeformer.pth") && message.contains("damaged or truncated"), "\(message)")
+            #expect(message.contains("facerestore models download --force codeformer.pth"))
+            #expect(!message.contains("not installed") && !message.contains(folder.path))
+            let states = try #require(try await client.execute(uri: "/api/health", method: .get).json["models"] as? [String: String])
+            #expect(states["codeformer.pth"] == "unusable")
+        } }
+    }
+
     @Test("503 for Real-ESRGAN only when an option that needs it survives the large-image rules")
     func realESRGANMissing() async throws {
         var states = ModelInventory.allLoaded.states

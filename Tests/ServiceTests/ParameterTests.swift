@@ -20,8 +20,12 @@ struct ParameterTests {
         #expect(try ProcessParameters(["fidelity": .text(" 1 ")]).fidelity == 1)
         #expect(try ProcessParameters(["fidelity": .number(0)]).fidelity == 0)
         #expect(try ProcessParameters(["fidelity": .text("5e-1")]).fidelity == 0.5)
-        for bad: ParameterValue in [.text("1.5"), .number(-0.1), .text("abc"), .text("nan"), .text("inf"), .bool(true), .structured("array")] {
-            #expect(throws: ServiceError.self) { try ProcessParameters(["fidelity": bad]) }
+        #expect(try ProcessParameters(["fidelity": .text(".25")]).fidelity == 0.25)
+        #expect(try ProcessParameters(["fidelity": .text("+1.")]).fidelity == 1)
+        for bad: ParameterValue in [.text("1.5"), .number(-0.1), .text("abc"), .text("nan"), .text("inf"), .bool(true), .structured("array"),
+                                    .text("0x1p-1"), .text("0X.8p0"), .text("infinity"), .text("1e"), .text("."), .text("1..0"), .text("0.5f"),
+                                    .text("٠.٥")] {
+            #expect(throws: ServiceError.self, "\(bad)") { try ProcessParameters(["fidelity": bad]) }
         }
         #expect(throws: ServiceError.invalidParameter(name: "fidelity", value: "'1.5'", expected: "a number from 0 to 1")) {
             try ProcessParameters(["fidelity": .text("1.5")])

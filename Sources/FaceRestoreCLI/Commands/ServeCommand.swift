@@ -30,6 +30,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: help(.maxPixels)) var maxPixels: String?
     @Option(help: help(.maxBatch)) var maxBatch: String?
     @Option(help: help(.queueDepth)) var queueDepth: String?
+    @Option(help: help(.maxBufferedUploads)) var maxBufferedUploads: String?
+    @Option(help: help(.idleTimeout)) var idleTimeout: String?
+    @Option(help: help(.headerTimeout)) var headerTimeout: String?
+    @Option(help: help(.bodyTimeout)) var bodyTimeout: String?
+    @Option(help: help(.minBodyRate)) var minBodyRate: String?
     @Option(help: help(.threads)) var threads: String?
     @Option(help: help(.detector)) var detector: String?
     @Option(help: help(.precision)) var precision: String?
@@ -45,7 +50,8 @@ struct ServeCommand: AsyncParsableCommand {
         let values: [ServiceSetting: String?] = [
             .host: host, .port: port, .models: folder.models, .results: results, .publicURL: publicURL,
             .retention: retention, .maxBodySize: maxBodySize, .maxImageSize: maxImageSize, .maxPixels: maxPixels,
-            .maxBatch: maxBatch, .queueDepth: queueDepth, .threads: threads, .detector: detector, .precision: precision,
+            .maxBatch: maxBatch, .queueDepth: queueDepth, .maxBufferedUploads: maxBufferedUploads, .idleTimeout: idleTimeout,
+            .headerTimeout: headerTimeout, .bodyTimeout: bodyTimeout, .minBodyRate: minBodyRate, .threads: threads, .detector: detector, .precision: precision,
             .reduceUpscaleAbove: reduceUpscaleAbove, .noUpscaleAbove: noUpscaleAbove,
         ]
         return values.compactMapValues { $0 }

@@ -50,17 +50,34 @@ struct ProcessParameters: Equatable, Sendable {
                            faceUpsample: faceUpsample, limits: limits)
     }
 
-    /// A finite number from a JSON number or numeric text (`0.7`, ` 1 `, `1e-1`).
+    /// A finite number from a JSON number or decimal text (`0.7`, ` 1 `, `1e-1`); not the other
+    /// spellings Swift's `Double(_:)` reads (`0x1p-1`, `nan`, `inf`).
     private static func number(_ raw: ParameterValue, name: String, expected: String) throws -> Double {
         let number: Double? = switch raw {
         case .number(let value): value
-        case .text(let text): Double(text.trimmingCharacters(in: .whitespaces))
+        case .text(let text): decimal(text.trimmingCharacters(in: .whitespaces))
         default: nil
         }
         guard let number, number.isFinite else {
             throw ServiceError.invalidParameter(name: name, value: raw.shown, expected: expected)
         }
         return number
+    }
+
+    /// `[+-]digits[.digits][e[+-]digits]` (a leading or trailing dot allowed, as in `.5` and `1.`).
+    private static func decimal(_ text: String) -> Double? {
+        var rest = Substring(text)
+        if rest.first == "+" || rest.first == "-" { rest = rest.dropFirst() }
+        let mantissa = rest.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
+        rest = rest.dropFirst(mantissa.count)
+        guard mantissa.contains(where: \.isNumber), mantissa.filter({ $0 == "." }).count <= 1 else { return nil }
+        if let e = rest.first, e == "e" || e == "E" {
+            rest = rest.dropFirst()
+            if rest.first == "+" || rest.first == "-" { rest = rest.dropFirst() }
+            guard !rest.isEmpty, rest.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+            rest = ""
+        }
+        return rest.isEmpty ? Double(text) : nil
     }
 
     static let trueWords: Set<String> = ["true", "1", "yes", "on"]

@@ -18,6 +18,9 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var maxPixels = 25_000_000
     public var maxBatch = 8
     public var queueDepth = 4
+    /// Request bodies held at once (`UploadBudget`): eight bodies of the default limit.
+    public var maxBufferedUploadBytes = 512 << 20
+    public var connectionLimits = ConnectionLimits()
     /// nil: every core.
     public var threads: Int?
     public var detector = FaceRestorationModels.DetectorChoice.automatic
@@ -25,6 +28,14 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var largeImageLimits = LargeImageLimits()
 
     public init() {}
+
+    /// The limits every restoration runs under: the large-image rules, and `maxPixels` for every
+    /// image the restoration makes (`WorkingSizes`), not only the upload.
+    public var restorationLimits: LargeImageLimits {
+        var limits = largeImageLimits
+        limits.maxPixels = maxPixels
+        return limits
+    }
 
     /// The models folder these settings point at.
     public func modelFiles(environment: [String: String] = ProcessInfo.processInfo.environment) -> ModelFiles {
@@ -101,6 +112,21 @@ public struct ServiceConfiguration: Sendable, Equatable {
             maxBatch = try integer(1...10_000, "a count from 1 to 10000")
         case .queueDepth:
             queueDepth = try integer(0...10_000, "a count from 0 to 10000")
+        case .maxBufferedUploads:
+            guard let bytes = ByteCount.parse(value), bytes > 0 else { throw invalid("a positive size such as 512MiB") }
+            maxBufferedUploadBytes = bytes
+        case .idleTimeout, .headerTimeout, .bodyTimeout:
+            guard let duration = DurationText.parse(value), duration > .zero else {
+                throw invalid("a positive duration such as 0.5s, 10s or 2m")
+            }
+            switch setting {
+            case .idleTimeout: connectionLimits.idleTimeout = duration
+            case .headerTimeout: connectionLimits.headerTimeout = duration
+            default: connectionLimits.bodyTimeout = duration
+            }
+        case .minBodyRate:
+            guard let bytes = ByteCount.parse(value) else { throw invalid("a size per second such as 16KiB, or 0 for none") }
+            connectionLimits.minBodyRate = bytes
         case .threads:
             threads = try integer(1...4096, "a thread count of at least 1")
         case .detector:
@@ -130,7 +156,8 @@ public struct ServiceConfiguration: Sendable, Equatable {
             "results       \(resultsPath) (kept \(DurationText.describe(retention)))",
             "public URL    \(publicBaseURL ?? "from each request's scheme and host (X-Forwarded-Proto/-Host honoured)")",
             "limits        body \(ByteCount.describe(maxBodyBytes)), image \(ByteCount.describe(maxImageBytes)), \(maxPixels) pixels, batch \(maxBatch)",
-            "queue         \(queueDepth) waiting, \(threadText) threads",
+            "queue         \(queueDepth) waiting, \(threadText) threads, uploads held at once \(ByteCount.describe(maxBufferedUploadBytes))",
+            "timeouts      idle \(DurationText.describe(connectionLimits.idleTimeout)), head \(DurationText.describe(connectionLimits.headerTimeout)), body pause \(DurationText.describe(connectionLimits.bodyTimeout)) and at least \(ByteCount.describe(connectionLimits.minBodyRate))/s",
             "detector      \(detector.rawValue)",
             "precision     \(precision.rawValue)\(precision == .bfloat16 && !Conv2d.bfloat16Supported ? " (no bfloat16 kernels on this CPU: float32)" : "")",
             "large images  upscale 4 -> 2 above \(rule(largeImageLimits.reduceToTwoAbove)), -> 1 above \(rule(largeImageLimits.reduceToOneAbove))",

@@ -13,6 +13,11 @@ public enum ServiceSetting: String, CaseIterable, Sendable {
     case maxPixels
     case maxBatch
     case queueDepth
+    case maxBufferedUploads
+    case idleTimeout
+    case headerTimeout
+    case bodyTimeout
+    case minBodyRate
     case threads
     case detector
     case precision
@@ -47,7 +52,9 @@ public enum ServiceSetting: String, CaseIterable, Sendable {
         case .models, .results: "dir"
         case .publicURL: "url"
         case .retention: "duration"
-        case .maxBodySize, .maxImageSize: "size"
+        case .maxBodySize, .maxImageSize, .maxBufferedUploads: "size"
+        case .idleTimeout, .headerTimeout, .bodyTimeout: "duration"
+        case .minBodyRate: "size"
         case .maxPixels, .maxBatch, .queueDepth, .threads: "count"
         case .detector: "choice"
         case .precision: "float32|bfloat16"
@@ -70,6 +77,11 @@ public enum ServiceSetting: String, CaseIterable, Sendable {
         case .maxPixels: String(defaults.maxPixels)
         case .maxBatch: String(defaults.maxBatch)
         case .queueDepth: String(defaults.queueDepth)
+        case .maxBufferedUploads: ByteCount.describe(defaults.maxBufferedUploadBytes).replacingOccurrences(of: " ", with: "")
+        case .idleTimeout: DurationText.describe(defaults.connectionLimits.idleTimeout)
+        case .headerTimeout: DurationText.describe(defaults.connectionLimits.headerTimeout)
+        case .bodyTimeout: DurationText.describe(defaults.connectionLimits.bodyTimeout)
+        case .minBodyRate: ByteCount.describe(defaults.connectionLimits.minBodyRate).replacingOccurrences(of: " ", with: "")
         case .threads: "all cores"
         case .detector: defaults.detector.rawValue
         case .precision: defaults.precision.rawValue
@@ -89,9 +101,14 @@ public enum ServiceSetting: String, CaseIterable, Sendable {
         case .retention: "How long results are kept before they are removed (90s, 30m, 1h, 2d)."
         case .maxBodySize: "Largest request body (bytes, or with KiB/MiB/GiB)."
         case .maxImageSize: "Largest single image, encoded (bytes, or with KiB/MiB/GiB)."
-        case .maxPixels: "Largest image in pixels (width x height), checked from the header before decoding."
+        case .maxPixels: "Largest image in pixels (width x height): the upload, checked from its header before decoding, and every image a restoration makes from it (enlarged to a short side of 512, the detector's copy, the upscaled result, Real-ESRGAN's output)."
         case .maxBatch: "Most images in one request."
         case .queueDepth: "Requests that may wait while one runs; beyond that the answer is 503 with Retry-After."
+        case .maxBufferedUploads: "Request bodies held at once (being received, queued, restored); beyond it new uploads get 503 with Retry-After before their body is read."
+        case .idleTimeout: "A connection with no request in progress is closed after this long without a byte."
+        case .headerTimeout: "A request's head must arrive within this time of its first byte; else 408."
+        case .bodyTimeout: "Longest pause while a request body arrives, and the allowance before --min-body-rate applies; else 408."
+        case .minBodyRate: "Bytes per second a request body must average after --body-timeout (a trickling upload gets 408)."
         case .threads: "Threads one restoration uses."
         case .detector: "Face detector file: automatic (ResNet-50 if present, else MobileNet-0.25), resnet50 or mobilenet."
         case .precision: "Convolution arithmetic: float32 (matches the official models) or bfloat16 (opt-in, faster on CPUs with AVX-512 BF16, slightly different faces; float32 where unsupported)."

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import NIOHTTP1
 
 /// Turns every error into the contract's error JSON with its status. Errors the service names
 /// itself keep their message; Hummingbird's (unknown route, wrong method) get theirs; anything else
@@ -18,6 +19,9 @@ struct ErrorResponseMiddleware<Context: RequestContext>: RouterMiddleware {
             return JSONResponse.make(ErrorBody(message: error.body ?? error.status.reasonPhrase), status: error.status, headers: error.headers)
         } catch {
             let failure = Self.serviceError(for: error, request: request)
+            if Self.isClientFault(error) {
+                context.logger.debug("request body unreadable", metadata: ["error": "\(error)"])
+            }
             if case .internalError(let reference) = failure {
                 if error is CancellationError {
                     context.logger.debug("request cancelled (client gone or server stopping)", metadata: ["reference": "\(reference)"])
@@ -30,6 +34,12 @@ struct ErrorResponseMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 
+    /// Errors of the client's making while its body was read (bad framing, a connection closed
+    /// mid-body): answered with 400 and logged at debug, not as server failures.
+    static func isClientFault(_ error: any Error) -> Bool {
+        error is HTTPParserError || error is ChannelError || error is IOError
+    }
+
     static func serviceError(for error: any Error, request: Request) -> ServiceError {
         switch error {
         case let error as ServiceError:
@@ -40,6 +50,14 @@ struct ErrorResponseMiddleware<Context: RequestContext>: RouterMiddleware {
             return .bodyTooLarge(limit: nil)
         case is NIOTooManyBytesError:
             return .bodyTooLarge(limit: nil)
+        case ConnectionGuard.Interruption.bodyTimeout:
+            return .requestTimeout("the request body stopped arriving, or arrived too slowly")
+        case ConnectionGuard.Interruption.shuttingDown:
+            return .shuttingDown
+        case let error as HTTPParserError:
+            return .malformedRequest("the request body is not valid HTTP framing (\(error))")
+        case is ChannelError, is IOError:
+            return .malformedRequest("the connection ended before the request body was complete")
         default:
             return .internalError(reference: String(format: "%08x", UInt32.random(in: 0...UInt32.max)))
         }

@@ -12,20 +12,38 @@ public enum ServiceError: Error, Equatable, Sendable {
     case malformedJSON(String)
     case malformedMultipart(String)
     case invalidBase64(field: String, reason: String)
-    // 404, 405
+    /// The request itself is not valid HTTP (bad framing, a bad Content-Length, a broken chunked
+    /// body, garbage instead of a request line).
+    case malformedRequest(String)
+    // 404, 405, 408
     case notFound(path: String)
     case methodNotAllowed(method: String, path: String, allowed: [String])
+    /// The request's head or body did not arrive in time (`ConnectionLimits`).
+    case requestTimeout(String)
     // 413
     /// `limit` is nil when the body was refused below the service (the limit is then not known here).
     case bodyTooLarge(limit: Int?)
     case imageTooLarge(ImageLabel, bytes: Int, limit: Int)
     case tooManyPixels(ImageLabel, width: Int, height: Int, limit: Int)
+    /// An image the restoration would make from the upload is over the pixel limit (`WorkingSizes`).
+    case workTooLarge(ImageLabel, reason: String)
     case batchTooLarge(count: Int, limit: Int)
-    // 415
+    // 414, 415, 431
+    case uriTooLong(limit: Int)
     case unsupportedContentType(String?)
+    case headersTooLarge(limit: Int)
+    // 501, 505
+    case methodNotImplemented
+    case httpVersionNotSupported(String)
     // 503
     case modelMissing(file: String)
+    /// The file is there but could not be loaded (damaged, truncated, another network).
+    case modelUnusable(file: String)
     case atCapacity(retryAfterSeconds: Int)
+    /// The bodies of the uploads being received and held at once are at `--max-buffered-uploads`.
+    case uploadsAtCapacity(retryAfterSeconds: Int)
+    /// The server is stopping and takes no new work.
+    case shuttingDown
     // 500
     case internalError(reference: String)
 
@@ -34,12 +52,17 @@ public enum ServiceError: Error, Equatable, Sendable {
 
     public var status: HTTPResponse.Status {
         switch self {
-        case .noImage, .invalidImage, .invalidParameter, .malformedJSON, .malformedMultipart, .invalidBase64: .badRequest
+        case .noImage, .invalidImage, .invalidParameter, .malformedJSON, .malformedMultipart, .invalidBase64, .malformedRequest: .badRequest
         case .notFound: .notFound
         case .methodNotAllowed: .methodNotAllowed
-        case .bodyTooLarge, .imageTooLarge, .tooManyPixels, .batchTooLarge: .contentTooLarge
+        case .requestTimeout: .requestTimeout
+        case .uriTooLong: .uriTooLong
+        case .headersTooLarge: .requestHeaderFieldsTooLarge
+        case .methodNotImplemented: .notImplemented
+        case .httpVersionNotSupported: HTTPResponse.Status(code: 505, reasonPhrase: "HTTP Version Not Supported")
+        case .bodyTooLarge, .imageTooLarge, .tooManyPixels, .workTooLarge, .batchTooLarge: .contentTooLarge
         case .unsupportedContentType: .unsupportedMediaType
-        case .modelMissing, .atCapacity: .serviceUnavailable
+        case .modelMissing, .modelUnusable, .atCapacity, .uploadsAtCapacity, .shuttingDown: .serviceUnavailable
         case .internalError: .internalServerError
         }
     }
@@ -58,6 +81,18 @@ public enum ServiceError: Error, Equatable, Sendable {
             "malformed multipart/form-data body: \(detail)"
         case .invalidBase64(let field, let reason):
             "'\(field)' is not a valid base64 image: \(reason)"
+        case .malformedRequest(let detail):
+            "malformed HTTP request: \(detail)"
+        case .requestTimeout(let detail):
+            "request timed out: \(detail)"
+        case .uriTooLong(let limit):
+            "the request line (method and URL) is longer than the limit of \(ByteCount.describe(limit))"
+        case .headersTooLarge(let limit):
+            "the request's header fields are larger than the limit of \(ByteCount.describe(limit))"
+        case .methodNotImplemented:
+            "the request method is not one this server knows; the API uses GET, POST, HEAD and OPTIONS"
+        case .httpVersionNotSupported(let version):
+            "HTTP version \(version) is not supported; use HTTP/1.1 or HTTP/1.0"
         case .notFound(let path):
             "not found: \(path)"
         case .methodNotAllowed(let method, let path, let allowed):
@@ -68,14 +103,22 @@ public enum ServiceError: Error, Equatable, Sendable {
             "\(image) is \(ByteCount.describe(bytes)), over the per-image limit of \(ByteCount.describe(limit))"
         case .tooManyPixels(let image, let width, let height, let limit):
             "\(image) is \(width)x\(height) = \(width.multipliedReportingOverflow(by: height).partialValue) pixels, over the limit of \(limit) pixels"
+        case .workTooLarge(let image, let reason):
+            "\(image) is too large to restore: \(reason); send a smaller image or ask for a smaller upscale"
         case .batchTooLarge(let count, let limit):
             "\(count) images in one request, over the batch limit of \(limit)"
         case .unsupportedContentType(let type):
             "unsupported content type \(type.map { "'\($0)'" } ?? "(none given)"): send multipart/form-data or application/json"
         case .modelMissing(let file):
             "the model file \(file) is not installed on this server; install it with `\(Self.installCommand)` and restart the service"
+        case .modelUnusable(let file):
+            "the model file \(file) on this server is damaged or truncated and could not be loaded; reinstall it with `\(Self.installCommand) --force \(file)` and restart the service"
         case .atCapacity(let seconds):
             "the service is at capacity; retry in \(seconds) s"
+        case .uploadsAtCapacity(let seconds):
+            "the service is receiving as many uploads as it can hold at once; retry in \(seconds) s"
+        case .shuttingDown:
+            "the service is shutting down and takes no new work; retry on another replica or after it restarts"
         case .internalError(let reference):
             "internal error while processing the request (reference \(reference)); the server keeps running"
         }
@@ -84,7 +127,8 @@ public enum ServiceError: Error, Equatable, Sendable {
     /// Extra headers: `Retry-After` when at capacity, `Allow` for a wrong method.
     public var headers: HTTPFields {
         switch self {
-        case .atCapacity(let seconds): [.retryAfter: String(seconds)]
+        case .atCapacity(let seconds), .uploadsAtCapacity(let seconds): [.retryAfter: String(seconds)]
+        case .shuttingDown: [.retryAfter: String(5)]
         case .methodNotAllowed(_, _, let allowed): [.allow: allowed.joined(separator: ", ")]
         default: [:]
         }

@@ -38,6 +38,9 @@ struct BatchRestoration: Sendable {
                 result = try restorer.restore(image, options: options)
             } catch RestorationError.modelMissing(let model, _, _, _) {
                 throw ServiceError.modelMissing(file: model)
+            } catch let error as RestorationError {
+                guard case .imageTooLarge = error else { throw error }
+                throw ServiceError.workTooLarge(label(index), reason: error.description)
             }
             let png = try ImageEncoder.png(result.image)
             files.append((fileNames[index], png))
@@ -48,8 +51,12 @@ struct BatchRestoration: Sendable {
         return outputs
     }
 
+    private func label(_ index: Int) -> ImageLabel {
+        ImageLabel(index: index + 1, count: images.count, name: images[index].name)
+    }
+
     private func decode(_ index: Int) throws -> Image {
-        let label = ImageLabel(index: index + 1, count: images.count, name: images[index].name)
+        let label = label(index)
         do {
             return try ImageDecoder.decode(images[index].data, maxPixels: maxPixels)
         } catch ImagingError.tooLarge(let width, let height, let limit) {

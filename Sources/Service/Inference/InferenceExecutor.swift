@@ -10,7 +10,8 @@ import TensorCore
 ///
 /// Why bounded: each waiting request holds its decoded body in memory. Once `queueDepth` requests
 /// wait behind the running one, `run` refuses with `ServiceError.atCapacity` (503 + Retry-After)
-/// instead of letting memory and latency grow without limit.
+/// instead of letting memory and latency grow without limit. Refused clients keep a place in line
+/// (`AdmissionWaitlist`) and are told when their slot is expected to free.
 final class InferenceExecutor: @unchecked Sendable {
     struct Status: Sendable, Equatable {
         var running: Bool
@@ -31,7 +32,9 @@ final class InferenceExecutor: @unchecked Sendable {
     private let condition = NSCondition()
     private var queue: [Job] = []
     private var running = false
+    private var runningSince = ContinuousClock.now
     private var stopped = false
+    private var waitlist = AdmissionWaitlist()
     /// Moving average of job durations, for the Retry-After estimate.
     private var averageSeconds = 5.0
 
@@ -59,18 +62,28 @@ final class InferenceExecutor: @unchecked Sendable {
         return Status(running: running, waiting: queue.count, queueDepth: queueDepth)
     }
 
-    /// Seconds to wait before retrying when the queue is full right now, else nil. A hint for
-    /// refusing a request before its body is read; `run` decides for real.
-    var retryAfterIfFull: Int? {
+    /// Seconds `client` should wait before retrying when there is no slot for it right now (it is
+    /// put in line), else nil. For refusing a request before its body is read; `run` decides for real.
+    func retryAfterIfFull(client: String?) -> Int? {
         condition.lock()
         defer { condition.unlock() }
-        return queue.count + (running ? 1 : 0) > queueDepth ? retryAfterSeconds() : nil
+        let now = ContinuousClock.now
+        if waitlist.wouldAdmit(client, freeSlots: freeSlots, now: now) { return nil }
+        return refuse(client, now: now)
+    }
+
+    /// Seconds until the next slot is expected to free, for refusals that are not the queue's own.
+    var secondsUntilNextSlot: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return Self.wholeSeconds(secondsUntilSlot(1, now: .now))
     }
 
     /// Runs `work` on the inference thread and returns its result. Throws `ServiceError.atCapacity`
-    /// at once when the queue is full, and `CancellationError` when the calling task is cancelled
+    /// at once when there is no slot for `client` (the queue is full, or the free slots belong to
+    /// clients turned away earlier), and `CancellationError` when the calling task is cancelled
     /// before the job started (a started job runs to the end; its result is dropped).
-    func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    func run<T: Sendable>(client: String? = nil, _ work: @escaping @Sendable () throws -> T) async throws -> T {
         let job = Job()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
@@ -83,9 +96,8 @@ final class InferenceExecutor: @unchecked Sendable {
                     continuation.resume(throwing: CancellationError())
                     return
                 }
-                let admitted = queue.count + (running ? 1 : 0)
-                guard admitted <= queueDepth else {
-                    let retryAfter = retryAfterSeconds()
+                guard waitlist.admit(client, freeSlots: freeSlots, now: .now) else {
+                    let retryAfter = refuse(client, now: .now)
                     job.state = .finished
                     condition.unlock()
                     continuation.resume(throwing: ServiceError.atCapacity(retryAfterSeconds: retryAfter))
@@ -123,10 +135,24 @@ final class InferenceExecutor: @unchecked Sendable {
         for job in abandoned { job.abandon?() }
     }
 
-    /// Seconds until a slot is likely free: the jobs ahead times their average duration.
-    private func retryAfterSeconds() -> Int {
-        let ahead = Double(queue.count + (running ? 1 : 0))
-        return Int(min(3600, max(1, (averageSeconds * ahead).rounded(.up))))
+    /// Places left: one running job plus `queueDepth` waiting. Under the lock.
+    private var freeSlots: Int { queueDepth + 1 - queue.count - (running ? 1 : 0) }
+
+    /// Puts `client` in line and returns its advised wait in whole seconds. Under the lock.
+    private func refuse(_ client: String?, now: ContinuousClock.Instant) -> Int {
+        Self.wholeSeconds(waitlist.refuse(client, now: now) { secondsUntilSlot($0, now: now) })
+    }
+
+    /// When the `place`-th slot from now is expected to free: slots free as jobs end, the running
+    /// one after what is left of an average job, each later one an average job after that.
+    private func secondsUntilSlot(_ place: Int, now: ContinuousClock.Instant) -> Duration {
+        let left = running ? max(0, averageSeconds - (now - runningSince).timeInterval) : 0
+        return .seconds(left + Double(max(0, place - 1)) * averageSeconds)
+    }
+
+    /// Retry-After's whole seconds: rounded up, 1 s to an hour.
+    private static func wholeSeconds(_ duration: Duration) -> Int {
+        Int(min(3600, max(1, duration.timeInterval.rounded(.up))))
     }
 
     private func loop() {
@@ -140,6 +166,7 @@ final class InferenceExecutor: @unchecked Sendable {
             let job = queue.removeFirst()
             job.state = .running
             running = true
+            runningSince = .now
             condition.unlock()
 
             let start = ContinuousClock.now

@@ -52,8 +52,13 @@ struct ModelInventory: Sendable, Equatable {
         return files
     }
 
-    /// The first file `options` needs that is not loaded.
-    func firstMissing(for options: RestorationOptions) -> String? {
-        required(for: options).first { states[$0] != .loaded }
+    /// The first file `options` needs that is not loaded, and why.
+    func firstUnavailable(for options: RestorationOptions) -> (file: String, state: State)? {
+        required(for: options).lazy.map { ($0, self.states[$0] ?? .missing) }.first { $0.1 != .loaded }
+    }
+
+    /// The error for a file that is not loaded: not installed, or there but unusable.
+    static func unavailableError(file: String, state: State) -> ServiceError {
+        state == .unusable ? .modelUnusable(file: file) : .modelMissing(file: file)
     }
 }

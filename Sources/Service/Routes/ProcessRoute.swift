@@ -7,24 +7,33 @@ import Restoration
 
 /// `POST /api/process`. Everything that can be refused cheaply is refused on the request task,
 /// in the contract's order: content type (415), a full queue (503 + Retry-After, before the upload
-/// is read), body size (413), parsing and parameters (400), batch length, image bytes and header
-/// pixel counts (413), missing models (503); only then does the request take a place in the
+/// is read), body size (413), the uploads held at once (503 + Retry-After), parsing and parameters (400), batch length, image bytes, header
+/// pixel counts and the sizes the restoration would make (413), missing models (503); only then does the request take a place in the
 /// inference queue (503 + Retry-After if it filled up meanwhile).
 struct ProcessRoute: Sendable {
     let configuration: ServiceConfiguration
     let restorer: any PhotoRestorer
     let executor: InferenceExecutor
     let store: ResultStore
+    let uploads: UploadBudget
 
-    func handle(_ request: Request, context: some RequestContext) async throws -> Response {
+    func handle(_ request: Request, context: ServiceRequestContext) async throws -> Response {
         let kind = try ProcessRequestParser.kind(of: request.headers[.contentType])
         // A full queue is refused before the upload is read; `executor.run` checks again.
-        if let seconds = executor.retryAfterIfFull { throw ServiceError.atCapacity(retryAfterSeconds: seconds) }
+        if let seconds = executor.retryAfterIfFull(client: context.client) { throw ServiceError.atCapacity(retryAfterSeconds: seconds) }
+        let limit = configuration.maxBodyBytes
+        let declared = request.headers[.contentLength].flatMap { Int($0) }
+        if let declared, declared > limit { throw ServiceError.bodyTooLarge(limit: limit) }
+        // Held until the response is made: the body and what is decoded from it live that long.
+        guard let reservation = uploads.reserve(declared ?? limit) else {
+            throw ServiceError.uploadsAtCapacity(retryAfterSeconds: executor.secondsUntilNextSlot)
+        }
+        defer { reservation.release() }
         let body = try await collectBody(request)
         let parser = ProcessRequestParser(maxImageBytes: configuration.maxImageBytes, maxBatch: configuration.maxBatch)
         let parsed = try parser.parse(body, as: kind)
         let parameters = try ProcessParameters(parsed.parameters)
-        let options = parameters.restorationOptions(limits: configuration.largeImageLimits)
+        let options = parameters.restorationOptions(limits: configuration.restorationLimits)
 
         let inventory = restorer.inventory
         for index in parsed.images.indices {
@@ -35,12 +44,21 @@ struct ProcessRoute: Sendable {
             } catch let error as ImagingError {
                 throw ServiceError.invalidImage(label, reason: error.description)
             }
+            guard header.width > 0, header.height > 0 else {
+                throw ServiceError.invalidImage(label, reason: "its header gives it no pixels (\(header.width)x\(header.height))")
+            }
             let (pixels, overflow) = header.width.multipliedReportingOverflow(by: header.height)
             guard !overflow, pixels <= configuration.maxPixels else {
                 throw ServiceError.tooManyPixels(label, width: header.width, height: header.height, limit: configuration.maxPixels)
             }
-            if let missing = inventory.firstMissing(for: LargeImageRule.applied(options, width: header.width, height: header.height)) {
-                throw ServiceError.modelMissing(file: missing)
+            let applied: RestorationOptions
+            do {
+                applied = try FaceRestorationPipeline.plan(options, width: header.width, height: header.height)
+            } catch let error as RestorationError {
+                throw ServiceError.workTooLarge(label, reason: error.description)
+            }
+            if let (file, state) = inventory.firstUnavailable(for: applied) {
+                throw ModelInventory.unavailableError(file: file, state: state)
             }
         }
 
@@ -48,7 +66,7 @@ struct ProcessRoute: Sendable {
                                      fileNames: parsed.images.map { _ in ResultStore.newFileName() },
                                      returnBase64: parameters.returnBase64)
         let (restorer, store) = (self.restorer, self.store)
-        let outputs = try await executor.run { try batch.run(restorer: restorer, store: store) }
+        let outputs = try await executor.run(client: context.client) { try batch.run(restorer: restorer, store: store) }
 
         let base = PublicBaseURL.resolve(configured: configuration.publicBaseURL, request: request,
                                          fallbackHost: fallbackHost)
@@ -61,13 +79,10 @@ struct ProcessRoute: Sendable {
         return JSONResponse.make(ProcessResponse(results: items))
     }
 
-    /// The body, refused with 413 as soon as it is known to be over the limit: from Content-Length
-    /// before reading anything, else while streaming.
+    /// The body, refused with 413 as soon as it is over the limit while streaming (a declared
+    /// length over it was refused before).
     private func collectBody(_ request: Request) async throws -> ByteBuffer {
         let limit = configuration.maxBodyBytes
-        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
-            throw ServiceError.bodyTooLarge(limit: limit)
-        }
         do {
             return try await request.body.collect(upTo: limit)
         } catch is NIOTooManyBytesError {

@@ -17,7 +17,7 @@ final class ServeProcess: @unchecked Sendable {
 
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    /// Starts the server and waits until it listens (at most `startTimeout`).
+    /// Starts the server and waits until it listens and has warmed up (at most `startTimeout`).
     /// - Parameters:
     ///   - arguments: extra `serve` flags (they win over the defaults given here).
     ///   - models: the models folder; the small fixture models (real MobileNet detector) by default.
@@ -53,9 +53,11 @@ final class ServeProcess: @unchecked Sendable {
         try process.run()
         try? log.close()
 
+        // Ready once it listens and has warmed its networks up (requests would queue behind that).
         let deadline = ContinuousClock.now + startTimeout
         while ContinuousClock.now < deadline {
-            if let port = Self.listeningPort(in: output) {
+            let text = output
+            if let port = Self.listeningPort(in: text), text.contains("warmed up") || text.contains("warm-up skipped") {
                 self.port = port
                 return
             }
@@ -74,6 +76,11 @@ final class ServeProcess: @unchecked Sendable {
     /// Everything the server printed so far (stdout and stderr).
     var output: String {
         (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
+    }
+
+    /// Lines logged at error or critical level (swift-log's stream format: `<time> error <label> : ...`).
+    var errorLines: [String] {
+        output.split(separator: "\n").map(String.init).filter { $0.contains(" error ") || $0.contains(" critical ") }
     }
 
     var isRunning: Bool { process.isRunning }
@@ -119,10 +126,13 @@ final class ServeProcess: @unchecked Sendable {
 
 enum ServeProcessError: Error, CustomStringConvertible {
     case didNotStart(output: String)
+    case noResponse(isRunning: Bool, output: String)
 
     var description: String {
         switch self {
         case .didNotStart(let output): "facerestore serve did not start listening:\n\(output)"
+        case .noResponse(let isRunning, let output):
+            "no complete response; the server is \(isRunning ? "running" : "gone"):\n\(output)"
         }
     }
 }

@@ -1,0 +1,17 @@
+import Hummingbird
+import NIOCore
+
+/// The context of every request: Hummingbird's core plus the peer's address, which names a
+/// client for the queue's waitlist (`AdmissionWaitlist`).
+public struct ServiceRequestContext: RequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: SocketAddress?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+
+    /// The client, as the queue tells clients apart: its IP address.
+    var client: String? { remoteAddress?.ipAddress }
+}
