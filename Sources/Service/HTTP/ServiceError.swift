@@ -26,6 +26,8 @@ public enum ServiceError: Error, Equatable, Sendable {
     // 503
     case modelMissing(file: String)
     case atCapacity(retryAfterSeconds: Int)
+    // 507: results could not be written (disk full, read-only, ...); `reason` names the cause
+    case resultsNotStored(reason: String)
     // 500
     case internalError(reference: String)
 
@@ -40,6 +42,7 @@ public enum ServiceError: Error, Equatable, Sendable {
         case .bodyTooLarge, .imageTooLarge, .tooManyPixels, .batchTooLarge: .contentTooLarge
         case .unsupportedContentType: .unsupportedMediaType
         case .modelMissing, .atCapacity: .serviceUnavailable
+        case .resultsNotStored: .insufficientStorage
         case .internalError: .internalServerError
         }
     }
@@ -76,6 +79,8 @@ public enum ServiceError: Error, Equatable, Sendable {
             "the model file \(file) is not installed on this server; install it with `\(Self.installCommand)` and restart the service"
         case .atCapacity(let seconds):
             "the service is at capacity; retry in \(seconds) s"
+        case .resultsNotStored(let reason):
+            "the server could not store the result: \(reason); nothing was kept, retry later"
         case .internalError(let reference):
             "internal error while processing the request (reference \(reference)); the server keeps running"
         }
