@@ -51,7 +51,7 @@ public final class FaceRestoreService: Sendable {
         router.add(middleware: ErrorResponseMiddleware())
 
         let process = ProcessRoute(configuration: configuration, restorer: restorer, executor: executor, store: store, uploads: uploads)
-        let health = HealthRoute(restorer: restorer, executor: executor)
+        let health = HealthRoute(restorer: restorer, executor: executor, store: store)
         let results = StaticResultsRoute(store: store)
         router.post("/api/process") { request, context in try await process.handle(request, context: context) }
         router.get("/api/health") { request, context in health.handle(request, context: context) }

@@ -63,11 +63,13 @@ struct AppliedParameters: JSONRepresentable, Equatable {
     }
 }
 
-/// `GET /api/health`: the contract's two fields, then the version, the models and the queue.
+/// `GET /api/health`: the contract's two fields, then the version, the models, the queue and the
+/// results folder.
 struct HealthResponse: JSONRepresentable {
     let version: String
     let models: [String: ModelInventory.State]
     let queue: InferenceExecutor.Status
+    let results: ResultStoreHealth
 
     var json: JSONDocument {
         .object([
@@ -76,6 +78,7 @@ struct HealthResponse: JSONRepresentable {
             ("version", .string(version)),
             ("models", .object(models.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value.rawValue)) })),
             ("queue", .object([("running", .bool(queue.running)), ("waiting", .int(queue.waiting)), ("queue_depth", .int(queue.queueDepth))])),
+            ("results", results.json),
         ])
     }
 }

@@ -44,6 +44,8 @@ public enum ServiceError: Error, Equatable, Sendable {
     case uploadsAtCapacity(retryAfterSeconds: Int)
     /// The server is stopping and takes no new work.
     case shuttingDown
+    // 507: results could not be written (disk full, read-only, ...); `reason` names the cause
+    case resultsNotStored(reason: String)
     // 500
     case internalError(reference: String)
 
@@ -63,6 +65,7 @@ public enum ServiceError: Error, Equatable, Sendable {
         case .bodyTooLarge, .imageTooLarge, .tooManyPixels, .workTooLarge, .batchTooLarge: .contentTooLarge
         case .unsupportedContentType: .unsupportedMediaType
         case .modelMissing, .modelUnusable, .atCapacity, .uploadsAtCapacity, .shuttingDown: .serviceUnavailable
+        case .resultsNotStored: .insufficientStorage
         case .internalError: .internalServerError
         }
     }
@@ -119,6 +122,8 @@ public enum ServiceError: Error, Equatable, Sendable {
             "the service is receiving as many uploads as it can hold at once; retry in \(seconds) s"
         case .shuttingDown:
             "the service is shutting down and takes no new work; retry on another replica or after it restarts"
+        case .resultsNotStored(let reason):
+            "the server could not store the result: \(reason); nothing was kept, retry later"
         case .internalError(let reference):
             "internal error while processing the request (reference \(reference)); the server keeps running"
         }

@@ -5,7 +5,7 @@ import Restoration
 /// One request's images restored as a unit, on the inference thread: every image is decoded
 /// before any is restored (so a bad third image fails the request before work is spent on the
 /// first two), results are encoded in memory, and the files are written all together at the end.
-/// Any failure leaves the results folder as it was.
+/// Any failure leaves the results folder as it was; one to write there is a 507 naming the cause.
 struct BatchRestoration: Sendable {
     var images: [InputImage]
     var options: RestorationOptions
@@ -47,7 +47,11 @@ struct BatchRestoration: Sendable {
             outputs.append(Output(fileName: fileNames[index], base64: returnBase64 ? png.base64EncodedString() : nil,
                                   facesFound: result.facesFound, facesRestored: result.facesRestored, applied: result.applied))
         }
-        try store.writeAll(files)
+        do {
+            try store.writeAll(files)
+        } catch let error as ResultStoreError {
+            throw error.serviceError
+        }
         return outputs
     }
 

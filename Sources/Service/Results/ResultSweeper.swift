@@ -4,7 +4,8 @@ import ServiceLifecycle
 
 /// Removes expired results in the background, as a service of the application's service group (it
 /// starts and stops with the server). Serving checks expiry itself too, so the interval only bounds
-/// how long an expired file takes up disk space.
+/// how long an expired file takes up disk space. Each pass works on the folder the path names now
+/// (one deleted and created again included) and recounts the files `/api/health` reports.
 struct ResultSweeper: Service {
     let store: ResultStore
     let interval: Duration
