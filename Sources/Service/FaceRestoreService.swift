@@ -49,7 +49,7 @@ public final class FaceRestoreService: Sendable {
         router.add(middleware: ErrorResponseMiddleware())
 
         let process = ProcessRoute(configuration: configuration, restorer: restorer, executor: executor, store: store)
-        let health = HealthRoute(restorer: restorer, executor: executor)
+        let health = HealthRoute(restorer: restorer, executor: executor, limits: ServiceLimits(configuration))
         let results = StaticResultsRoute(store: store)
         router.post("/api/process") { request, context in try await process.handle(request, context: context) }
         router.get("/api/process") { request, _ -> Response in
@@ -57,6 +57,7 @@ public final class FaceRestoreService: Sendable {
         }
         router.get("/api/health") { request, context in health.handle(request, context: context) }
         router.get("/static/results/{filename}") { request, context in try results.handle(request, context: context) }
+        WebPageRoute().register(on: router)
         return router
     }
 

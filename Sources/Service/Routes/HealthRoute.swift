@@ -5,8 +5,10 @@ import Hummingbird
 struct HealthRoute: Sendable {
     let restorer: any PhotoRestorer
     let executor: InferenceExecutor
+    let limits: ServiceLimits
 
     func handle(_ request: Request, context: some RequestContext) -> Response {
-        JSONResponse.make(HealthResponse(version: ServiceInfo.version, models: restorer.inventory.states, queue: executor.status))
+        JSONResponse.make(HealthResponse(version: ServiceInfo.version, models: restorer.inventory.states, queue: executor.status,
+                                         limits: limits))
     }
 }
