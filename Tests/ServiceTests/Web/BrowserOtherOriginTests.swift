@@ -41,6 +41,7 @@ struct BrowserOtherOriginTests {
                 let text = state[2] as? String ?? ""
                 #expect(text.contains("RealESRGAN_x2plus.pth is not installed on the server") && text.contains("facerestore models download"), "\(text)")
             }
+            try await browser.execute("document.getElementById('background-enhance').scrollIntoView({ block: 'center' })")
             try await BrowserTest.screenshot("missing-model-1280x800-light", browser)
 
             try await BrowserTest.addPhoto(BrowserTest.fixturePhoto("04.jpg"), in: browser)

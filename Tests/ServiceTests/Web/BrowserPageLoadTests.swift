@@ -70,4 +70,41 @@ struct BrowserPageLoadTests {
                     "focus order \(order)")
         }
     }
+
+    @Test("a pasted image and dropped files are added like chosen ones; a dropped non-image is refused with the reason")
+    func pasteAndDrop() async throws {
+        try await BrowserTest.withPage { server, browser in
+            try await BrowserTest.open(server.baseURL + "/", in: browser)
+            // Clipboard and drag-and-drop events carrying files, made in the page: a 64x48 PNG
+            // drawn on a canvas, and a text file.
+            try await browser.execute("""
+                const canvas = document.createElement('canvas');
+                canvas.width = 64; canvas.height = 48;
+                canvas.getContext('2d').fillRect(0, 0, 32, 24);
+                canvas.toBlob((blob) => {
+                  const pasted = new DataTransfer();
+                  pasted.items.add(new File([blob], 'clipboard.png', { type: 'image/png' }));
+                  document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: pasted, bubbles: true }));
+                  const dropped = new DataTransfer();
+                  dropped.items.add(new File([blob], 'dropped.png', { type: 'image/png' }));
+                  dropped.items.add(new File(['hello'], 'readme.txt', { type: 'text/plain' }));
+                  const zone = document.getElementById('drop-zone');
+                  zone.dispatchEvent(new DragEvent('dragenter', { dataTransfer: dropped, bubbles: true }));
+                  zone.dispatchEvent(new DragEvent('drop', { dataTransfer: dropped, bubbles: true, cancelable: true }));
+                }, 'image/png');
+                """)
+            try await browser.waitFor("three photos checked", timeout: .seconds(10), """
+                const l = [...document.querySelectorAll('li.photo')];
+                return l.length === 3 && l.every((p) => p.dataset.state !== 'checking')
+                """)
+            let photos = try #require(try await browser.execute("""
+                return [...document.querySelectorAll('li.photo')].map((p) => [p.querySelector('.photo-name').textContent, p.dataset.state,
+                  p.querySelector('.photo-meta').textContent])
+                """) as? [[String]])
+            #expect(photos.map { $0[0] } == ["clipboard.png", "dropped.png", "readme.txt"])
+            #expect(photos.map { $0[1] } == ["ready", "ready", "refused"])
+            #expect(photos[0][2].hasPrefix("PNG · 64 × 48 px"), "\(photos[0][2])")
+            #expect(try await browser.execute("return document.getElementById('restore-all').textContent") as? String == "Restore 2 photos")
+        }
+    }
 }

@@ -147,7 +147,8 @@ struct BrowserRestoreTests {
         try await browser.waitFor("the zoom dialog to close", timeout: .seconds(5), "return !document.getElementById('zoom-dialog').open")
     }
 
-    /// "Download PNG" saves `<name>_restored.png` with exactly the bytes the service serves.
+    /// "Download PNG" saves `<name>_restored.png` with exactly the bytes the service serves, and
+    /// "Download all" a ZIP holding the same.
     private func checkDownload(_ browser: WebDriverSession, expected: Data) async throws {
         try await browser.execute("document.querySelector('.download').scrollIntoView({ block: 'center' })")
         try await browser.click(".download")
@@ -159,5 +160,29 @@ struct BrowserRestoreTests {
         // Chrome writes a .crdownload and renames it when complete.
         let downloaded = try Data(contentsOf: file)
         #expect(downloaded == expected, "downloaded \(downloaded.count) bytes, the service serves \(expected.count)")
+
+        // "Download all": a ZIP whose one stored entry is that file.
+        try await browser.click("#download-all")
+        let archive = browser.downloads.appendingPathComponent("facerestore_results.zip")
+        let zipDeadline = ContinuousClock.now + .seconds(20)
+        while !FileManager.default.fileExists(atPath: archive.path), ContinuousClock.now < zipDeadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let entry = try #require(Self.firstStoredEntry(in: try Data(contentsOf: archive)))
+        #expect(entry.name == "04_restored.png")
+        #expect(entry.data == expected)
+    }
+
+    /// The first entry of a ZIP archive written with the "stored" method: its name and bytes
+    /// (local file header: signature, sizes at 18 and 22, name and extra lengths at 26 and 28).
+    static func firstStoredEntry(in zip: Data) -> (name: String, data: Data)? {
+        let bytes = [UInt8](zip)
+        func integer(_ at: Int, _ count: Int) -> Int { (0..<count).reduce(0) { $0 | Int(bytes[at + $1]) << (8 * $1) } }
+        guard bytes.count >= 30, integer(0, 4) == 0x0403_4b50, integer(8, 2) == 0 else { return nil }
+        let size = integer(18, 4)
+        let (nameLength, extraLength) = (integer(26, 2), integer(28, 2))
+        let start = 30 + nameLength + extraLength
+        guard bytes.count >= start + size else { return nil }
+        return (String(decoding: bytes[30..<30 + nameLength], as: UTF8.self), Data(bytes[start..<start + size]))
     }
 }
