@@ -67,6 +67,17 @@ struct BrowserRestoreTests {
             try await checkZoom(browser, width: size.width, height: size.height)
             try await checkDownload(browser, expected: served.body)
 
+            // "Reset to defaults", then "Restore again": the same photo with the contract's defaults
+            // (the small Real-ESRGAN stand-in paints the previous result nearly black, so the
+            // screenshots below show this one).
+            try await browser.click("#reset-settings")
+            try await browser.click("li.photo .again")
+            try await browser.waitFor("the second restoration", timeout: .seconds(120),
+                                      "return window.__processCalls.length === 2 && document.querySelector('li.photo').dataset.state === 'done'")
+            let again = try #require(try await browser.execute("return window.__processCalls[1].fields") as? [String: String])
+            #expect(again == ["fidelity": "0.5", "upscale": "2", "background_enhance": "false", "face_upsample": "false"])
+            #expect(try await shown("upscale") == "×2")
+
             // Light and dark, desktop and phone width.
             try await browser.execute("document.querySelector('li.photo').scrollIntoView({ block: 'start' })")
             try await BrowserTest.screenshot("result-1280x800-light", browser)

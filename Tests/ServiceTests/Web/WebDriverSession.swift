@@ -196,7 +196,9 @@ final class WebDriverSession: @unchecked Sendable {
     }
 
     private func waitForDriver() async throws {
-        let deadline = ContinuousClock.now + .seconds(30)
+        // Generous: on a loaded 2-core machine (the whole suite, other builds) a new process can
+        // take long to be scheduled; normally it answers within a second.
+        let deadline = ContinuousClock.now + .seconds(90)
         var last = "no answer"
         while ContinuousClock.now < deadline {
             do {
@@ -209,7 +211,8 @@ final class WebDriverSession: @unchecked Sendable {
             guard driver.isRunning else { break }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw WebDriverError.driverDidNotStart(last: last)
+        let log = (try? String(contentsOf: directory.appendingPathComponent("chromedriver.log"), encoding: .utf8)) ?? "(no log)"
+        throw WebDriverError.driverDidNotStart(last: "\(last); running: \(driver.isRunning); chromedriver.log: \(log.suffix(1500))")
     }
 
     private func command(_ method: String, _ path: String, _ body: [String: Any]?) async throws -> Any? {
@@ -281,7 +284,7 @@ enum WebDriverError: Error, CustomStringConvertible {
 
     var description: String {
         switch self {
-        case .driverDidNotStart(let last): "chromedriver did not become ready within 30 s (last: \(last))"
+        case .driverDidNotStart(let last): "chromedriver did not become ready within 90 s (last: \(last))"
         case .noElement(let selector): "no element matches \(selector)"
         case .command(let request, let error, let message): "WebDriver \(request): \(error): \(message)"
         case .timedOut(let what, let page): "timed out waiting for \(what); the page shows:\n\(page)"

@@ -162,7 +162,8 @@ function applyHealth() {
   const queue = health.queue;
   let queueText = 'idle';
   if (queue && (queue.running || queue.waiting > 0)) {
-    queueText = `${queue.running ? 'restoring a photo' : 'starting'}; ${queue.waiting} of ${queue.queue_depth} queue places taken`;
+    // `running` covers the start-up warm-up too, so "busy" rather than "restoring".
+    queueText = `busy; ${queue.waiting} of ${queue.queue_depth} queue places taken`;
   }
   ui.serverStatus.dataset.state = queue && queue.running ? 'busy' : 'online';
   ui.serverStatus.textContent = `Service online (${health.device || 'cpu'}): ${queueText}.`;
