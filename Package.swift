@@ -55,7 +55,9 @@ let package = Package(
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            // The web page at `/`, compiled into the binary (no files to ship beside it).
+            resources: [.embedInCode("Web/Page")]
         ),
         // 8. CLI.
         .executableTarget(

@@ -3,10 +3,25 @@
 # Usage: scripts/setup.sh            (needs root or sudo for apt-get when packages are missing)
 #        scripts/setup.sh --packages-only   (no build: scripts/test.sh builds through `swift test`,
 #                                            whose testable build would redo a plain one anyway)
+#        scripts/setup.sh --packages-only --test-tools   (also what only the tests use: headless
+#                                            Chromium and its WebDriver, for the web page's tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+packages_only=false
+test_tools=false
+for argument in "$@"; do
+    case "$argument" in
+        --packages-only) packages_only=true ;;
+        --test-tools) test_tools=true ;;
+        *) echo "unknown option: $argument" >&2; exit 2 ;;
+    esac
+done
+
 packages=(libdnnl-dev libopenblas-dev libturbojpeg0-dev libspng-dev libwebp-dev libcurl4 pkg-config)
+if $test_tools; then
+    packages+=(chromium chromium-driver)
+fi
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -19,5 +34,5 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-[ "${1:-}" = "--packages-only" ] && exit 0
+$packages_only && exit 0
 swift build -c release --product facerestore

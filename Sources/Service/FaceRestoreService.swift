@@ -51,7 +51,8 @@ public final class FaceRestoreService: Sendable {
         router.add(middleware: ErrorResponseMiddleware())
 
         let process = ProcessRoute(configuration: configuration, restorer: restorer, executor: executor, store: store, uploads: uploads)
-        let health = HealthRoute(restorer: restorer, executor: executor, store: store)
+        let health = HealthRoute(restorer: restorer, executor: executor, store: store,
+                                limits: ServiceLimits(configuration))
         let results = StaticResultsRoute(store: store)
         router.post("/api/process") { request, context in try await process.handle(request, context: context) }
         router.get("/api/health") { request, context in health.handle(request, context: context) }
@@ -59,6 +60,8 @@ public final class FaceRestoreService: Sendable {
         refuseOtherMethods(router, path: "/api/process", allowed: [.post])
         refuseOtherMethods(router, path: "/api/health", allowed: [.get])
         refuseOtherMethods(router, path: "/static/results/{filename}", allowed: [.get])
+        WebPageRoute().register(on: router)
+        refuseOtherMethods(router, path: "/", allowed: [.get])
         return router
     }
 

@@ -64,12 +64,13 @@ struct AppliedParameters: JSONRepresentable, Equatable {
 }
 
 /// `GET /api/health`: the contract's two fields, then the version, the models, the queue and the
-/// results folder.
+/// results folder and the limits.
 struct HealthResponse: JSONRepresentable {
     let version: String
     let models: [String: ModelInventory.State]
     let queue: InferenceExecutor.Status
     let results: ResultStoreHealth
+    let limits: ServiceLimits
 
     var json: JSONDocument {
         .object([
@@ -79,6 +80,43 @@ struct HealthResponse: JSONRepresentable {
             ("models", .object(models.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value.rawValue)) })),
             ("queue", .object([("running", .bool(queue.running)), ("waiting", .int(queue.waiting)), ("queue_depth", .int(queue.queueDepth))])),
             ("results", results.json),
+            ("limits", limits.json),
+        ])
+    }
+}
+
+/// The configured limits, as `/api/health` reports them: a client (the web page) can then refuse
+/// up front what the service would refuse with 413, and predict the large-image rules.
+struct ServiceLimits: JSONRepresentable, Equatable {
+    let maxBodyBytes: Int
+    let maxImageBytes: Int
+    let maxPixels: Int
+    let maxBatch: Int
+    /// Longer side (px) above which upscale 4 becomes 2; nil when the rule is off.
+    let reduceUpscaleAbove: Int?
+    /// Longer side (px) above which upscale becomes 1 without Real-ESRGAN; nil when the rule is off.
+    let noUpscaleAbove: Int?
+    let retentionSeconds: Int
+
+    init(_ configuration: ServiceConfiguration) {
+        maxBodyBytes = configuration.maxBodyBytes
+        maxImageBytes = configuration.maxImageBytes
+        maxPixels = configuration.maxPixels
+        maxBatch = configuration.maxBatch
+        reduceUpscaleAbove = configuration.largeImageLimits.reduceToTwoAbove
+        noUpscaleAbove = configuration.largeImageLimits.reduceToOneAbove
+        retentionSeconds = Int(configuration.retention.components.seconds)
+    }
+
+    var json: JSONDocument {
+        .object([
+            ("max_body_bytes", .int(maxBodyBytes)),
+            ("max_image_bytes", .int(maxImageBytes)),
+            ("max_pixels", .int(maxPixels)),
+            ("max_batch", .int(maxBatch)),
+            ("reduce_upscale_above", reduceUpscaleAbove.map(JSONDocument.int) ?? .null),
+            ("no_upscale_above", noUpscaleAbove.map(JSONDocument.int) ?? .null),
+            ("result_retention_seconds", .int(retentionSeconds)),
         ])
     }
 }

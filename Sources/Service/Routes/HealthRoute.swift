@@ -6,9 +6,10 @@ struct HealthRoute: Sendable {
     let restorer: any PhotoRestorer
     let executor: InferenceExecutor
     let store: ResultStore
+    let limits: ServiceLimits
 
     func handle(_ request: Request, context: some RequestContext) -> Response {
         JSONResponse.make(HealthResponse(version: ServiceInfo.version, models: restorer.inventory.states, queue: executor.status,
-                                           results: store.health))
+                                         results: store.health, limits: limits))
     }
 }
