@@ -43,7 +43,8 @@ struct ProcessEndpointTests {
             let written = try ImageDecoder.decode(Data(contentsOf: harness.resultsDirectory.appendingPathComponent(filename)))
             #expect(written.width == 64 && written.height == 48)
         }
-        #expect(harness.restorer.receivedOptions == [RestorationOptions()])
+        // The contract's defaults, under the service's limits (`--max-pixels` for every image made).
+        #expect(harness.restorer.receivedOptions == [RestorationOptions(limits: ServiceConfiguration().restorationLimits)])
     }
 
     @Test("multipart: every parameter as form text reaches the pipeline; booleans in any spelling")
@@ -70,7 +71,7 @@ struct ProcessEndpointTests {
         }
         let options = try #require(harness.restorer.receivedOptions.first)
         #expect(options.fidelity == 0.7 && options.upscale == 4 && options.backgroundEnhance && options.faceUpsample)
-        #expect(options.limits == LargeImageLimits())
+        #expect(options.limits == LargeImageLimits(maxPixels: ServiceConfiguration().maxPixels))
     }
 
     @Test("JSON: data URI in image_base64 with JSON-typed parameters, as in the contract's example")
