@@ -148,16 +148,7 @@ struct ErrorStatusTests {
 
     @Test("503: a required model file that is not installed names the file and the install command")
     func modelMissing() async throws {
-        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("facerestore-nomodels-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: empty) }
-        let models = FaceRestorationModels.load(from: ModelFiles(directory: empty.path, environment: [:]))
-        var configuration = ServiceConfiguration()
-        configuration.resultsDirectory = empty.appendingPathComponent("results").path
-        let service = try FaceRestoreService(configuration: configuration, models: models)
-        defer { service.shutdown() }
-        let app = service.makeApplication(logger: ServiceHarness.quietLogger)
-        try await isolated { try await app.test(.router) { client in
+        try await Self.withModelsFolder { empty, client in
             let message = try await Self.expectError(client, status: .serviceUnavailable, contentType: "application/json",
                                                      body: Self.json(["image_base64": Self.image]))
             #expect(message.contains("codeformer.pth") && message.contains("facerestore models download"))
@@ -167,22 +158,13 @@ struct ErrorStatusTests {
             #expect(health.status == .ok)
             let states = try #require(health.json["models"] as? [String: String])
             #expect(states["codeformer.pth"] == "missing" && states["RealESRGAN_x2plus.pth"] == "missing")
-        } }
+        }
     }
 
     @Test("503: a damaged model file is called damaged, with the command that reinstalls it")
     func modelDamaged() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("facerestore-badmodels-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        try Data("PK\u{3}\u{4} truncated download".utf8).write(to: folder.appendingPathComponent("codeformer.pth"))
-        let models = FaceRestorationModels.load(from: ModelFiles(directory: folder.path, environment: [:]))
-        var configuration = ServiceConfiguration()
-        configuration.resultsDirectory = folder.appendingPathComponent("results").path
-        let service = try FaceRestoreService(configuration: configuration, models: models)
-        defer { service.shutdown() }
-        let app = service.makeApplication(logger: ServiceHarness.quietLogger)
-        try await isolated { try await app.test(.router) { client in
+        let damaged = Data("PK\u{3}\u{4} truncated download".utf8)
+        try await Self.withModelsFolder(["codeformer.pth": damaged]) { folder, client in
             let message = try await Self.expectError(client, status: .serviceUnavailable, contentType: "application/json",
                                                      body: Self.json(["image_base64": Self.image]))
             #expect(message.contains("codeformer.pth") && message.contains("damaged or truncated"), "\(message)")
@@ -190,7 +172,23 @@ struct ErrorStatusTests {
             #expect(!message.contains("not installed") && !message.contains(folder.path))
             let states = try #require(try await client.execute(uri: "/api/health", method: .get).json["models"] as? [String: String])
             #expect(states["codeformer.pth"] == "unusable")
-        } }
+        }
+    }
+
+    /// A service over the real model loader and a models folder holding `files`, in process.
+    static func withModelsFolder(_ files: [String: Data] = [:],
+                                 _ body: @Sendable (URL, any TestClientProtocol) async throws -> Void) async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("facerestore-models-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for (name, data) in files { try data.write(to: folder.appendingPathComponent(name)) }
+        let models = FaceRestorationModels.load(from: ModelFiles(directory: folder.path, environment: [:]))
+        var configuration = ServiceConfiguration()
+        configuration.resultsDirectory = folder.appendingPathComponent("results").path
+        let service = try FaceRestoreService(configuration: configuration, models: models)
+        defer { service.shutdown() }
+        let app = service.makeApplication(logger: ServiceHarness.quietLogger)
+        try await isolated { try await app.test(.router) { client in try await body(folder, client) } }
     }
 
     @Test("503 for Real-ESRGAN only when an option that needs it survives the large-image rules")
