@@ -157,7 +157,11 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             context.fireErrorCaught(error)
         case .lingering, .closed:
             close(context)
-        case .idle, .readingHead, .responding:
+        case .responding:
+            // Bytes after a whole request are not a valid next one: the current reply goes out, then we close.
+            logger.debug("HTTP protocol error in a pipelined request", metadata: ["error": "\(parserError)"])
+            closeAfterResponse = true
+        case .idle, .readingHead:
             logger.debug("HTTP protocol error before a request reached the application", metadata: ["error": "\(parserError)"])
             reply(serviceError(for: parserError), context: context)
         }
