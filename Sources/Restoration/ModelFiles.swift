@@ -77,6 +77,8 @@ public enum RestorationError: Error, CustomStringConvertible, Equatable {
     case notImplemented(String)
     /// An image the restoration would make (`stage`, e.g. the enlarged photo) is over the pixel limit.
     case imageTooLarge(stage: String, width: Int, height: Int, limit: Int)
+    /// The restoration was stopped at a checkpoint (`RestorationMonitor.stop`).
+    case stopped(RestorationMonitor.StopReason)
 
     public var description: String {
         switch self {
@@ -86,6 +88,8 @@ public enum RestorationError: Error, CustomStringConvertible, Equatable {
             "\(model) not found in \(directory). Run `facerestore models download` or download it from \(url) (\(license)) into that folder, or point --models / FACERESTORE_MODELS at the folder that has it."
         case .modelFileUnreadable(let path, let reason):
             "cannot use the model file \(path): \(reason)"
+        case .stopped(let reason):
+            "the restoration was stopped (\(reason.rawValue))"
         case .notImplemented(let what):
             "\(what) is not available yet"
         }

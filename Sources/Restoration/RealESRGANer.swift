@@ -47,6 +47,11 @@ public final class RealESRGANer: @unchecked Sendable {
 
     // MARK: enhance
 
+    /// `enhance` without a tile callback.
+    public func enhance(_ image: Image, outscale: Double? = nil) -> Image {
+        enhance(image, outscale: outscale) { _, _ in }
+    }
+
     /// `RealESRGANer.enhance(img, outscale)` with `alpha_upsampler='realesrgan'`.
     ///
     /// - 8- or 16-bit: 16-bit is decided by value (maximum sample > 256), as the reference does; an
@@ -56,7 +61,10 @@ public final class RealESRGANer: @unchecked Sendable {
     ///   reference cannot take) is handled as grey colour plus alpha likewise.
     /// - `outscale`: when given and different from the network scale, the rounded result is resized
     ///   with LANCZOS4 to `int(w * outscale) x int(h * outscale)`.
-    public func enhance(_ image: Image, outscale: Double? = nil) -> Image {
+    /// - `beforeTile(k, n)`: called before each of the `n` network runs (tiles, over the colour and
+    ///   the alpha pass), k from 0; it can throw to stop the upscale there.
+    public func enhance(_ image: Image, outscale: Double? = nil,
+                        beforeTile: (_ index: Int, _ count: Int) throws -> Void) rethrows -> Image {
         let (w, h) = (image.width, image.height)
         let maxValue = image.bitDepth == 8 ? Int(image.pixels8.max() ?? 0) : Int(image.pixels16.max() ?? 0)
         let sixteenBit = maxValue > 256
@@ -77,7 +85,8 @@ public final class RealESRGANer: @unchecked Sendable {
             return t
         }
 
-        let color = clamped(upscaleRaw(inputTensor(channels: isGray ? [0] : [0, 1, 2])))
+        let passes = image.hasAlpha ? 2 : 1
+        let color = clamped(try upscaleRaw(inputTensor(channels: isGray ? [0] : [0, 1, 2])) { try beforeTile($0, $1 * passes) })
         let (ow, oh) = (color.shape[3], color.shape[2])
         let plane = ow * oh
         var planes: [UnsafeMutablePointer<Float>] = []
@@ -85,7 +94,7 @@ public final class RealESRGANer: @unchecked Sendable {
         if let grey { planes.append(grey.data) } else { planes += (0..<3).map { color.data + $0 * plane } }
         var alpha: Tensor?
         if image.hasAlpha {
-            alpha = Self.gray(clamped(upscaleRaw(inputTensor(channels: [ch - 1]))))
+            alpha = Self.gray(clamped(try upscaleRaw(inputTensor(channels: [ch - 1])) { try beforeTile($1 + $0, $1 * passes) }))
             planes.append(alpha!.data)
         }
 
@@ -136,9 +145,15 @@ public final class RealESRGANer: @unchecked Sendable {
 
     // MARK: raw
 
+    /// `upscaleRaw` without a tile callback.
+    public func upscaleRaw(_ input: Tensor) -> Tensor {
+        upscaleRaw(input) { _, _ in }
+    }
+
     /// `pre_process` -> `process` / `tile_process` -> `post_process`: a contiguous (1, C, H, W) float
     /// image in [0, 1] to the unclamped (1, C, H*scale, W*scale) network output with all padding removed.
-    public func upscaleRaw(_ input: Tensor) -> Tensor {
+    /// `beforeTile(k, n)` is called before each of the `n` network runs.
+    public func upscaleRaw(_ input: Tensor, beforeTile: (_ index: Int, _ count: Int) throws -> Void) rethrows -> Tensor {
         precondition(input.rank == 4 && input.shape[0] == 1, "expected (1, C, H, W), got \(input.shape)")
         var img = input.contiguous()
         if prePad > 0 { img = Self.reflectPadded(img, bottom: prePad, right: prePad) }
@@ -149,7 +164,13 @@ public final class RealESRGANer: @unchecked Sendable {
             if w % m != 0 { modPadW = m - w % m }
             if modPadH > 0 || modPadW > 0 { img = Self.reflectPadded(img, bottom: modPadH, right: modPadW) }
         }
-        var output = tile > 0 ? tiled(img) : network(img)
+        var output: Tensor
+        if tile > 0 {
+            output = try tiled(img, beforeTile: beforeTile)
+        } else {
+            try beforeTile(0, 1)
+            output = network(img)
+        }
         let s = scale
         let keepH = output.shape[2] - (modPadH + prePad) * s
         let keepW = output.shape[3] - (modPadW + prePad) * s
@@ -162,7 +183,7 @@ public final class RealESRGANer: @unchecked Sendable {
     /// `tile_process`: non-overlapping cores of `tile` pixels, each run with `tilePad` context clipped
     /// to the image as an independent image; the cores of the outputs stitched together (or, with
     /// `seamOverlap`, cross-faded across each seam).
-    func tiled(_ img: Tensor) -> Tensor {
+    func tiled(_ img: Tensor, beforeTile: (_ index: Int, _ count: Int) throws -> Void) rethrows -> Tensor {
         let (c, h, w) = (img.shape[1], img.shape[2], img.shape[3])
         let s = scale
         let (oh, ow) = (h * s, w * s)
@@ -175,6 +196,7 @@ public final class RealESRGANer: @unchecked Sendable {
                 let y0 = ty * tile, y1 = min(y0 + tile, h)
                 let px0 = max(x0 - tilePad, 0), px1 = min(x1 + tilePad, w)
                 let py0 = max(y0 - tilePad, 0), py1 = min(y1 + tilePad, h)
+                try beforeTile(ty * tilesX + tx, tilesX * tilesY)
                 let tileInput = Self.cropped(img, y: py0, x: px0, height: py1 - py0, width: px1 - px0)
                 let tileOutput = network(tileInput).contiguous()
                 let (toh, tow) = (tileOutput.shape[2], tileOutput.shape[3])

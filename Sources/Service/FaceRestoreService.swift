@@ -3,15 +3,19 @@ import Hummingbird
 import Logging
 import NIOCore
 import Restoration
+import ServiceLifecycle
 
 /// The CodeFormer web API (`../shared/API.md`) as a Hummingbird application: the routes, CORS and
-/// error JSON on all of them, the inference thread and the results folder with its sweeper.
+/// error JSON on all of them, the inference thread and the results folder with its sweeper, the
+/// jobs, readiness and the drain on shutdown.
 public final class FaceRestoreService: Sendable {
     public let configuration: ServiceConfiguration
     let restorer: any PhotoRestorer
     let executor: InferenceExecutor
     let store: ResultStore
     let uploads: UploadBudget
+    let jobs = JobRegistry()
+    let readiness = ServiceReadiness()
 
     /// The service over models loaded once at start-up (`FaceRestorationModels.load`); missing
     /// models do not stop it, requests that need them get 503.
@@ -38,6 +42,7 @@ public final class FaceRestoreService: Sendable {
     public func warmUp() async throws {
         let restorer = self.restorer
         try await executor.run { restorer.warmUp() }
+        readiness.markWarmedUp()
     }
 
     /// Stops the inference thread; waiting requests fail. Call after the application has stopped.
@@ -50,15 +55,30 @@ public final class FaceRestoreService: Sendable {
         router.add(middleware: CORSMiddleware())
         router.add(middleware: ErrorResponseMiddleware())
 
-        let process = ProcessRoute(configuration: configuration, restorer: restorer, executor: executor, store: store, uploads: uploads)
+        let intake = RestorationIntake(configuration: configuration, restorer: restorer, executor: executor, uploads: uploads,
+                                       readiness: readiness)
+        let queue = RestorationQueue(executor: executor, restorer: restorer, store: store)
+        let process = ProcessRoute(intake: intake, queue: queue, timeout: configuration.requestTimeout)
+        let jobRoutes = JobsRoute(intake: intake, queue: queue, jobs: jobs, retention: configuration.retention,
+                                  timeout: configuration.jobTimeout)
         let health = HealthRoute(restorer: restorer, executor: executor, store: store,
                                 limits: ServiceLimits(configuration))
+        let ready = ReadyRoute(readiness: readiness, inventory: restorer.inventory)
         let results = StaticResultsRoute(store: store)
         router.post("/api/process") { request, context in try await process.handle(request, context: context) }
+        router.post("/api/jobs") { request, context in try await jobRoutes.submit(request, context: context) }
+        router.get("/api/jobs/{id}") { request, context in try jobRoutes.show(request, context: context) }
+        router.delete("/api/jobs/{id}") { request, context in try jobRoutes.cancel(request, context: context) }
+        router.get("/api/jobs/{id}/events") { request, context in try jobRoutes.events(request, context: context) }
         router.get("/api/health") { request, context in health.handle(request, context: context) }
+        router.get("/api/ready") { request, context in ready.handle(request, context: context) }
         router.get("/static/results/{filename}") { request, context in try results.handle(request, context: context) }
         refuseOtherMethods(router, path: "/api/process", allowed: [.post])
+        refuseOtherMethods(router, path: "/api/jobs", allowed: [.post])
+        refuseOtherMethods(router, path: "/api/jobs/{id}", allowed: [.get, .delete])
+        refuseOtherMethods(router, path: "/api/jobs/{id}/events", allowed: [.get])
         refuseOtherMethods(router, path: "/api/health", allowed: [.get])
+        refuseOtherMethods(router, path: "/api/ready", allowed: [.get])
         refuseOtherMethods(router, path: "/static/results/{filename}", allowed: [.get])
         WebPageRoute().register(on: router)
         refuseOtherMethods(router, path: "/", allowed: [.get])
@@ -83,9 +103,20 @@ public final class FaceRestoreService: Sendable {
             router: makeRouter(),
             server: .guardedHTTP1(limits: configuration.connectionLimits) { [ExpectContinueHandler(maxBodyBytes: maxBodyBytes)] },
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "facerestore"),
-            services: [ResultSweeper(store: store, logger: logger)],
+            services: [ResultSweeper(store: store, jobs: jobs, logger: logger)],
             onServerRunning: onServerRunning,
             logger: logger
         )
+    }
+
+    /// Runs the application until SIGTERM or SIGINT, then drains (`GracefulDrain`: no new work,
+    /// `--shutdown-grace` for the work in hand) before the server stops; returns when all is done.
+    public func run(logger: Logger, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) async throws {
+        let drain = GracefulDrain(readiness: readiness, executor: executor, jobs: jobs, grace: configuration.shutdownGrace,
+                                  logger: logger)
+        // Shut down in reverse order: the drain first, while the server still answers.
+        let group = ServiceGroup(configuration: .init(services: [makeApplication(logger: logger, onServerRunning: onServerRunning), drain],
+                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
     }
 }

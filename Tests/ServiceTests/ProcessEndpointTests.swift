@@ -255,7 +255,7 @@ struct ProcessEndpointTests {
         final class ThreadRecorder: PhotoRestorer, @unchecked Sendable {
             let inventory = ModelInventory.allLoaded
             var names: [String] = []
-            func restore(_ image: Image, options: RestorationOptions) throws -> RestorationResult {
+            func restore(_ image: Image, options: RestorationOptions, monitor: RestorationMonitor) throws -> RestorationResult {
                 names.append(ThreadName.current)
                 return RestorationResult(image: image, facesFound: 0, facesRestored: 0, applied: options, faces: [], inputWasGray: false)
             }

@@ -9,7 +9,7 @@ import Service
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve the CodeFormer web API: POST /api/process, GET /api/health, GET /static/results/<file>.",
+        abstract: "Serve the CodeFormer web API: POST /api/process, /api/jobs, GET /api/health, /api/ready, /static/results/<file>.",
         discussion: """
             Every option can also be given as its FACERESTORE_* environment variable (shown with each); \
             a flag wins over the variable. Models are loaded once at start-up from the models folder by \
@@ -35,6 +35,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: help(.headerTimeout)) var headerTimeout: String?
     @Option(help: help(.bodyTimeout)) var bodyTimeout: String?
     @Option(help: help(.minBodyRate)) var minBodyRate: String?
+    @Option(help: help(.maxFaces)) var maxFaces: String?
+    @Option(help: help(.requestTimeout)) var requestTimeout: String?
+    @Option(help: help(.jobTimeout)) var jobTimeout: String?
+    @Option(help: help(.shutdownGrace)) var shutdownGrace: String?
     @Option(help: help(.threads)) var threads: String?
     @Option(help: help(.detector)) var detector: String?
     @Option(help: help(.precision)) var precision: String?
@@ -51,7 +55,9 @@ struct ServeCommand: AsyncParsableCommand {
             .host: host, .port: port, .models: folder.models, .results: results, .publicURL: publicURL,
             .retention: retention, .maxBodySize: maxBodySize, .maxImageSize: maxImageSize, .maxPixels: maxPixels,
             .maxBatch: maxBatch, .queueDepth: queueDepth, .maxBufferedUploads: maxBufferedUploads, .idleTimeout: idleTimeout,
-            .headerTimeout: headerTimeout, .bodyTimeout: bodyTimeout, .minBodyRate: minBodyRate, .threads: threads, .detector: detector, .precision: precision,
+            .headerTimeout: headerTimeout, .bodyTimeout: bodyTimeout, .minBodyRate: minBodyRate, .maxFaces: maxFaces,
+            .requestTimeout: requestTimeout, .jobTimeout: jobTimeout, .shutdownGrace: shutdownGrace,
+            .threads: threads, .detector: detector, .precision: precision,
             .reduceUpscaleAbove: reduceUpscaleAbove, .noUpscaleAbove: noUpscaleAbove,
         ]
         return values.compactMapValues { $0 }
@@ -97,10 +103,6 @@ struct ServeCommand: AsyncParsableCommand {
         }
         say("  CodeFormer's weights are under the NTU S-Lab License 1.0: non-commercial use only.")
 
-        let app = service.makeApplication(logger: logger) { channel in
-            let port = channel.localAddress?.port ?? configuration.port
-            say("listening on http://\(configuration.host):\(port)")
-            }
         let warmUp = Task {
             let start = ContinuousClock.now
             do {
@@ -111,7 +113,11 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         defer { warmUp.cancel() }
-        try await app.runService()
+        try await service.run(logger: logger) { channel in
+            let port = channel.localAddress?.port ?? configuration.port
+            say("listening on http://\(configuration.host):\(port)")
+        }
+        say("stopped")
     }
 
     /// A line on standard output, unbuffered: the summary must appear even when output goes to a

@@ -73,13 +73,16 @@ public final class FaceRestorationPipeline: @unchecked Sendable {
     }
 
     /// Restores `image` (as decoded from a file: grey, RGB or RGBA, 8 or 16 bit, EXIF already applied).
-    public func restore(_ image: Image, options: RestorationOptions) throws -> RestorationResult {
+    /// `monitor` follows the stages and can stop the restoration before any face or tile
+    /// (`RestorationError.stopped`).
+    public func restore(_ image: Image, options: RestorationOptions, monitor: RestorationMonitor = RestorationMonitor()) throws -> RestorationResult {
         // Feature maps freed during the request are reused by its later stages, then given back.
         defer { TensorStorage.releaseCachedBuffers() }
         let applied = try Self.plan(options, width: image.width, height: image.height, upsamplerScale: models.upsampler?.scale ?? 2)
         try checkModels(for: applied)
         guard let codeformer = models.codeformer else { throw missing(.codeformer) }
         if applied.hasAligned {
+            try monitor.enter(.restore, face: 1, of: 1, done: 0)
             let result = AlignedFaceRestorer(codeformer: codeformer).restore(image, fidelity: applied.fidelity)
             let crop = image.splitAlpha().color.openCVColor().resized(width: 512, height: 512).swappingRedBlue()
             return RestorationResult(image: result.image, facesFound: 1, facesRestored: 1, applied: applied,
@@ -88,13 +91,22 @@ public final class FaceRestorationPipeline: @unchecked Sendable {
         }
         guard let network = models.detector else { throw missing(models.detectorModel) }
 
+        typealias Weights = RestorationMonitor.Weights
         var timings = StageTimings()
+        try monitor.enter(.detect, done: 0)
         let photo = timings.measure("read") { InputPhoto(image) }
         let detected = timings.measure("detect") {
             FaceDetector(network: network).detect(in: photo.bgr, onlyCenterFace: applied.onlyCenterFace)
         }
+        let chosen = Self.largest(detected, count: applied.maxFaces)
+        let upsampleMegapixels = applied.backgroundEnhance && models.upsampler != nil ? Double(image.pixelCount) / 1e6 : nil
+        let upsamplesFaces = applied.faceUpsample && models.upsampler != nil
+        monitor.plan(faces: chosen.count, backgroundMegapixels: upsampleMegapixels, faceUpsample: upsamplesFaces)
+        var done = Weights.detect
         var faces: [AlignedFace] = []
-        for face in detected {
+        for (index, face) in chosen.enumerated() {
+            try monitor.enter(.restore, face: index + 1, of: chosen.count, done: done)
+            done += Weights.restorePerFace
             guard let (affine, crop) = timings.measure("align", { () -> (AffineMatrix, Image)? in
                 guard let affine = FaceAlignment.affine(landmarks: face.landmarks) else { return nil }
                 return (affine, FaceAlignment.crop(photo.bgr, affine: affine))
@@ -108,21 +120,38 @@ public final class FaceRestorationPipeline: @unchecked Sendable {
         }
 
         var background: Image?
-        if applied.backgroundEnhance, let upsampler = models.upsampler {
-            background = timings.measure("upsample background") {
+        if applied.backgroundEnhance, let upsampler = models.upsampler, let megapixels = upsampleMegapixels {
+            let start = done
+            background = try timings.measure("upsample background") {
                 // The demo upsamples the file as read (before read_image's 512 upscale), RGB in, RGB out.
                 let file = image.splitAlpha().color.to8Bit().color(order: .rgb)
-                return upsampler.enhance(file, outscale: Double(applied.upscale)).swappingRedBlue()
+                return try upsampler.enhance(file, outscale: Double(applied.upscale)) { tile, tiles in
+                    try monitor.enter(.upsample, done: start + megapixels * Weights.upsamplePerMegapixel * Double(tile) / Double(tiles))
+                }.swappingRedBlue()
             }
+            done += megapixels * Weights.upsamplePerMegapixel
         }
         var paste = PasteBack(upscale: applied.upscale, parser: nil, drawBox: applied.drawBox)
         let parseSeconds = SecondsCounter()
         if applied.useParse, let parser = models.parser {
-            paste.faceMask = { bgr in parseSeconds.measure { ParseMask.faceMask(parser: parser, bgr: bgr, width: 512, height: 512) } }
+            paste.faceMask = { bgr in
+                monitor.note(.parse)
+                return parseSeconds.measure { ParseMask.faceMask(parser: parser, bgr: bgr, width: 512, height: 512) }
+            }
         }
         if applied.faceUpsample, let upsampler = models.upsampler {
             let scale = Double(applied.upscale)
-            paste.faceUpsampler = { upsampler.enhance($0.swappingRedBlue(), outscale: scale).swappingRedBlue() }
+            paste.faceUpsampler = { face in
+                try upsampler.enhance(face.swappingRedBlue(), outscale: scale) { _, _ in
+                    try monitor.checkpoint()
+                    monitor.note(.upsample)
+                }.swappingRedBlue()
+            }
+        }
+        let pasteStart = done
+        let perFace = Weights.pastePerFace + (upsamplesFaces ? Weights.faceUpsamplePerFace : 0)
+        paste.beforeFace = { index, count in
+            try monitor.enter(.paste, face: index + 1, of: count, done: pasteStart + Double(index) * perFace)
         }
         let pasteFaces = faces.map { face in
             // Grey photos: the helper turns each restored face grey (`bgr2gray`, Float64, unrounded).
@@ -130,7 +159,8 @@ public final class FaceRestorationPipeline: @unchecked Sendable {
                                                   : .bytes(face.restored),
                            affine: face.affine)
         }
-        let pasted = timings.measure("paste") { paste.paste(pasteFaces, onto: photo.bgr, upsampledBackground: background) }
+        try monitor.enter(.paste, done: pasteStart)
+        let pasted = try timings.measure("paste") { try paste.paste(pasteFaces, onto: photo.bgr, upsampledBackground: background) }
         if parseSeconds.total > 0 { timings.add("parse", parseSeconds.total, from: "paste") }
         var result = pasted.swappingRedBlue()
         if let alpha = photo.alpha {
@@ -140,6 +170,15 @@ public final class FaceRestorationPipeline: @unchecked Sendable {
             image: result, facesFound: detected.count, facesRestored: faces.count, applied: applied,
             faces: faces.map { RestoredFace(crop: $0.crop.swappingRedBlue(), restored: $0.restored.swappingRedBlue()) },
             inputWasGray: photo.isGray, timings: timings)
+    }
+
+    /// The `count` faces with the largest boxes, in detection order (all of them when `count` is nil
+    /// or not smaller): the ones `--max-faces` keeps.
+    package static func largest(_ faces: [DetectedFace], count: Int?) -> [DetectedFace] {
+        guard let count, count < faces.count else { return faces }
+        func area(_ face: DetectedFace) -> Float { max(0, face.box[2] - face.box[0]) * max(0, face.box[3] - face.box[1]) }
+        let kept = faces.indices.sorted { (area(faces[$0]), -$0) > (area(faces[$1]), -$1) }.prefix(max(0, count))
+        return kept.sorted().map { faces[$0] }
     }
 
     /// Seconds spent in a closure the pipeline hands to another stage (ParseNet inside paste-back).

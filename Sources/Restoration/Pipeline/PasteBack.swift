@@ -59,10 +59,12 @@ public struct PasteBack {
     /// ParseNet's (`use_parse`) via `ParseMask`; nil pastes with the square soft mask only.
     public var faceMask: (([Double]) -> [Double])?
     /// Upsamples a restored 8-bit BGR face by `upscale` (the demo's `face_upsampler`: Real-ESRGAN).
-    public var faceUpsampler: ((Image) -> Image)?
+    public var faceUpsampler: ((Image) throws -> Image)?
     public var drawBox = false
+    /// Called before each face is pasted (`index` from 0 of `count`); it can throw to stop there.
+    public var beforeFace: (_ index: Int, _ count: Int) throws -> Void = { _, _ in }
 
-    public init(upscale: Int, parser: ParseNet?, faceUpsampler: ((Image) -> Image)? = nil, drawBox: Bool = false) {
+    public init(upscale: Int, parser: ParseNet?, faceUpsampler: ((Image) throws -> Image)? = nil, drawBox: Bool = false) {
         self.upscale = upscale
         self.faceMask = parser.map { parser in { ParseMask.faceMask(parser: parser, bgr: $0, width: 512, height: 512) } }
         self.faceUpsampler = faceUpsampler
@@ -91,12 +93,12 @@ public struct PasteBack {
     }
 
     /// The pasted photo, 8-bit BGR of `inputImage`'s size times `upscale`.
-    public func paste(_ faces: [Face], onto inputImage: Image, upsampledBackground: Image? = nil) -> Image {
+    public func paste(_ faces: [Face], onto inputImage: Image, upsampledBackground: Image? = nil) throws -> Image {
         let background = background(inputImage: inputImage, upsampled: upsampledBackground)
         let doublePrecision = faceMask != nil || faces.contains { if case .doubles = $0.restored { true } else { false } }
         return doublePrecision
-            ? paste(faces, background: background, as: Double.self)
-            : paste(faces, background: background, as: Float.self)
+            ? try paste(faces, background: background, as: Double.self)
+            : try paste(faces, background: background, as: Float.self)
     }
 
     /// The window of the output a face can touch: its warped square plus a margin of zeros wide
@@ -139,11 +141,11 @@ public struct PasteBack {
         }
     }
 
-    func layers<T: BinaryFloatingPoint & Sendable>(_ face: Face, width w: Int, height h: Int, as: T.Type) -> Layers<T> {
+    func layers<T: BinaryFloatingPoint & Sendable>(_ face: Face, width w: Int, height h: Int, as: T.Type) throws -> Layers<T> {
         var restored = face.restored
         var size = faceSize
         if let faceUpsampler {
-            restored = .bytes(faceUpsampler(restored.image))
+            restored = .bytes(try faceUpsampler(restored.image))
             size = faceSize * upscale
         }
         let inverse = inverseAffine(face.affine)
@@ -182,21 +184,22 @@ public struct PasteBack {
 
     /// The weight each output pixel of `inputImage` upscaled gives `face` (the reference's final
     /// `inv_soft_mask`), row-major.
-    public func blendMask(for face: Face, onto inputImage: Image) -> [Double] {
+    public func blendMask(for face: Face, onto inputImage: Image) throws -> [Double] {
         let (w, h) = (inputImage.width * upscale, inputImage.height * upscale)
-        let layers = layers(face, width: w, height: h, as: Float.self)
+        let layers = try layers(face, width: w, height: h, as: Float.self)
         var mask = [Double](repeating: 0, count: w * h)
         let r = layers.region
         for y in 0..<r.height { for x in 0..<r.width { mask[(r.y + y) * w + r.x + x] = layers.mask(y * r.width + x) } }
         return mask
     }
 
-    private func paste<T: BinaryFloatingPoint & Sendable>(_ faces: [Face], background: Image, as: T.Type) -> Image {
+    private func paste<T: BinaryFloatingPoint & Sendable>(_ faces: [Face], background: Image, as: T.Type) throws -> Image {
         let (w, h) = (background.width, background.height)
         var image = background.pixels8.map { T($0) }
         var borders: [(Region, [Float])] = []
-        for face in faces {
-            let layers = layers(face, width: w, height: h, as: T.self)
+        for (index, face) in faces.enumerated() {
+            try beforeFace(index, faces.count)
+            let layers = try layers(face, width: w, height: h, as: T.self)
             if let border = layers.border { borders.append((layers.region, border)) }
             blend(&image, layers, width: w)
         }

@@ -19,10 +19,13 @@ public struct RestorationOptions: Sendable, Equatable {
     public var useParse = true
     /// The demo's large-image rules, on the size of the decoded file.
     public var limits = LargeImageLimits()
+    /// At most this many faces are restored, the largest (by detected box area); the rest are left
+    /// as they are. nil: all (the official code's behaviour).
+    public var maxFaces: Int?
 
     public init(fidelity: Float = 0.5, upscale: Int = 2, backgroundEnhance: Bool = false, faceUpsample: Bool = false,
                 onlyCenterFace: Bool = false, drawBox: Bool = false, hasAligned: Bool = false, useParse: Bool = true,
-                limits: LargeImageLimits = LargeImageLimits()) {
+                limits: LargeImageLimits = LargeImageLimits(), maxFaces: Int? = nil) {
         self.fidelity = fidelity
         self.upscale = upscale
         self.backgroundEnhance = backgroundEnhance
@@ -32,6 +35,7 @@ public struct RestorationOptions: Sendable, Equatable {
         self.hasAligned = hasAligned
         self.useParse = useParse
         self.limits = limits
+        self.maxFaces = maxFaces
     }
 }
 

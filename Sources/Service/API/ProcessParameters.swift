@@ -44,10 +44,11 @@ struct ProcessParameters: Equatable, Sendable {
 
     init() {}
 
-    /// The options the pipeline gets: the API's four plus the service's large-image limits.
-    func restorationOptions(limits: LargeImageLimits) -> RestorationOptions {
+    /// The options the pipeline gets: the API's four plus the service's large-image limits and its
+    /// cap on faces restored per photo.
+    func restorationOptions(limits: LargeImageLimits, maxFaces: Int? = nil) -> RestorationOptions {
         RestorationOptions(fidelity: fidelity, upscale: upscale, backgroundEnhance: backgroundEnhance,
-                           faceUpsample: faceUpsample, limits: limits)
+                           faceUpsample: faceUpsample, limits: limits, maxFaces: maxFaces)
     }
 
     /// A finite number from a JSON number or decimal text (`0.7`, ` 1 `, `1e-1`); not the other

@@ -5,34 +5,37 @@ import Restoration
 struct ProcessResponse: JSONRepresentable {
     let results: [Item]
 
-    struct Item {
+    struct Item: JSONRepresentable {
         let originalName: String
         let filename: String
         let imageURL: String
         /// Present only when `return_base64` was true; plain base64, no data-URI prefix.
         let imageBase64: String?
         let facesFound: Int
-        /// Less than `facesFound` only when a face could not be restored (never pasted unrestored).
+        /// Less than `facesFound` when `--max-faces` left some as they were, or a face's landmarks
+        /// could not be aligned (never pasted unrestored).
         let facesRestored: Int
         let applied: AppliedParameters
+
+        var json: JSONDocument {
+            var members: [(String, JSONDocument)] = [
+                ("original_name", .string(originalName)),
+                ("filename", .string(filename)),
+                ("image_url", .string(imageURL)),
+            ]
+            if let imageBase64 { members.append(("image_base64", .string(imageBase64))) }
+            members.append(("faces_found", .int(facesFound)))
+            members.append(("faces_restored", .int(facesRestored)))
+            members.append(("applied", applied.json))
+            return .object(members)
+        }
     }
 
     var json: JSONDocument {
         .object([
             ("status", .string("success")),
             ("count", .int(results.count)),
-            ("results", .array(results.map { item in
-                var members: [(String, JSONDocument)] = [
-                    ("original_name", .string(item.originalName)),
-                    ("filename", .string(item.filename)),
-                    ("image_url", .string(item.imageURL)),
-                ]
-                if let base64 = item.imageBase64 { members.append(("image_base64", .string(base64))) }
-                members.append(("faces_found", .int(item.facesFound)))
-                members.append(("faces_restored", .int(item.facesRestored)))
-                members.append(("applied", item.applied.json))
-                return .object(members)
-            })),
+            ("results", .array(results.map(\.json))),
         ])
     }
 }

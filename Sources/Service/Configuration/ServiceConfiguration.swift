@@ -26,6 +26,14 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var detector = FaceRestorationModels.DetectorChoice.automatic
     public var precision = ComputePrecision.float32
     public var largeImageLimits = LargeImageLimits()
+    /// Faces restored per photo, the largest first; the rest are left as they are.
+    public var maxFaces = 50
+    /// How long a synchronous `/api/process` may take, queue included; then 504.
+    public var requestTimeout: Duration = .seconds(300)
+    /// How long a job may take from submission; then it fails with 504.
+    public var jobTimeout: Duration = .seconds(3600)
+    /// After SIGTERM or SIGINT, how long queued and running work may take to finish.
+    public var shutdownGrace: Duration = .seconds(30)
 
     public init() {}
 
@@ -129,6 +137,18 @@ public struct ServiceConfiguration: Sendable, Equatable {
             connectionLimits.minBodyRate = bytes
         case .threads:
             threads = try integer(1...4096, "a thread count of at least 1")
+        case .maxFaces:
+            maxFaces = try integer(1...100_000, "a count of at least 1")
+        case .requestTimeout, .jobTimeout:
+            guard let duration = DurationText.parse(value), duration > .zero else {
+                throw invalid("a positive duration such as 90s, 5m or 1h")
+            }
+            if setting == .requestTimeout { requestTimeout = duration } else { jobTimeout = duration }
+        case .shutdownGrace:
+            guard let duration = DurationText.parse(value), duration >= .zero else {
+                throw invalid("a duration such as 30s or 2m (0 stops at once)")
+            }
+            shutdownGrace = duration
         case .detector:
             guard let choice = FaceRestorationModels.DetectorChoice(rawValue: value.lowercased()) else {
                 throw invalid(FaceRestorationModels.DetectorChoice.allCases.map(\.rawValue).joined(separator: ", "))
@@ -157,6 +177,7 @@ public struct ServiceConfiguration: Sendable, Equatable {
             "public URL    \(publicBaseURL ?? "from each request's scheme and host (X-Forwarded-Proto/-Host honoured)")",
             "limits        body \(ByteCount.describe(maxBodyBytes)), image \(ByteCount.describe(maxImageBytes)), \(maxPixels) pixels, batch \(maxBatch)",
             "queue         \(queueDepth) waiting, \(threadText) threads, uploads held at once \(ByteCount.describe(maxBufferedUploadBytes))",
+            "work          at most \(maxFaces) faces per photo; requests stopped after \(DurationText.describe(requestTimeout)), jobs after \(DurationText.describe(jobTimeout)); shutdown grace \(DurationText.describe(shutdownGrace))",
             "timeouts      idle \(DurationText.describe(connectionLimits.idleTimeout)), head \(DurationText.describe(connectionLimits.headerTimeout)), body pause \(DurationText.describe(connectionLimits.bodyTimeout)) and at least \(ByteCount.describe(connectionLimits.minBodyRate))/s",
             "detector      \(detector.rawValue)",
             "precision     \(precision.rawValue)\(precision == .bfloat16 && !Conv2d.bfloat16Supported ? " (no bfloat16 kernels on this CPU: float32)" : "")",

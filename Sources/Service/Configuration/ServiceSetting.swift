@@ -18,6 +18,10 @@ public enum ServiceSetting: String, CaseIterable, Sendable {
     case headerTimeout
     case bodyTimeout
     case minBodyRate
+    case maxFaces
+    case requestTimeout
+    case jobTimeout
+    case shutdownGrace
     case threads
     case detector
     case precision
@@ -53,9 +57,9 @@ public enum ServiceSetting: String, CaseIterable, Sendable {
         case .publicURL: "url"
         case .retention: "duration"
         case .maxBodySize, .maxImageSize, .maxBufferedUploads: "size"
-        case .idleTimeout, .headerTimeout, .bodyTimeout: "duration"
+        case .idleTimeout, .headerTimeout, .bodyTimeout, .requestTimeout, .jobTimeout, .shutdownGrace: "duration"
         case .minBodyRate: "size"
-        case .maxPixels, .maxBatch, .queueDepth, .threads: "count"
+        case .maxPixels, .maxBatch, .queueDepth, .threads, .maxFaces: "count"
         case .detector: "choice"
         case .precision: "float32|bfloat16"
         case .reduceUpscaleAbove, .noUpscaleAbove: "pixels"
@@ -82,6 +86,10 @@ public enum ServiceSetting: String, CaseIterable, Sendable {
         case .headerTimeout: DurationText.describe(defaults.connectionLimits.headerTimeout)
         case .bodyTimeout: DurationText.describe(defaults.connectionLimits.bodyTimeout)
         case .minBodyRate: ByteCount.describe(defaults.connectionLimits.minBodyRate).replacingOccurrences(of: " ", with: "")
+        case .maxFaces: String(defaults.maxFaces)
+        case .requestTimeout: DurationText.describe(defaults.requestTimeout)
+        case .jobTimeout: DurationText.describe(defaults.jobTimeout)
+        case .shutdownGrace: DurationText.describe(defaults.shutdownGrace)
         case .threads: "all cores"
         case .detector: defaults.detector.rawValue
         case .precision: defaults.precision.rawValue
@@ -109,6 +117,10 @@ public enum ServiceSetting: String, CaseIterable, Sendable {
         case .headerTimeout: "A request's head must arrive within this time of its first byte; else 408."
         case .bodyTimeout: "Longest pause while a request body arrives, and the allowance before --min-body-rate applies; else 408."
         case .minBodyRate: "Bytes per second a request body must average after --body-timeout (a trickling upload gets 408)."
+        case .maxFaces: "Most faces restored in one photo: the largest are restored, the rest left as they are (faces_found and faces_restored say how many)."
+        case .requestTimeout: "Longest a POST /api/process may take, waiting in the queue included; then the work stops at its next face or tile and the answer is 504 (use /api/jobs for longer work)."
+        case .jobTimeout: "Longest a job may take from submission; then it stops at its next face or tile and fails with 504."
+        case .shutdownGrace: "After SIGTERM or SIGINT: new work gets 503 and /api/ready 503, queued and running work may finish within this time, then what is left is stopped with 503 and the process exits 0."
         case .threads: "Threads one restoration uses."
         case .detector: "Face detector file: automatic (ResNet-50 if present, else MobileNet-0.25), resnet50 or mobilenet."
         case .precision: "Convolution arithmetic: float32 (matches the official models) or bfloat16 (opt-in, faster on CPUs with AVX-512 BF16, slightly different faces; float32 where unsupported)."

@@ -18,7 +18,7 @@ struct ErrorResponseMiddleware<Context: RequestContext>: RouterMiddleware {
             // A client error Hummingbird itself raised: keep its status, in the contract's shape.
             return JSONResponse.make(ErrorBody(message: error.body ?? error.status.reasonPhrase), status: error.status, headers: error.headers)
         } catch {
-            let failure = Self.serviceError(for: error, request: request)
+            let failure = Self.serviceError(for: error, path: request.uri.path)
             if Self.isClientFault(error) {
                 context.logger.debug("request body unreadable", metadata: ["error": "\(error)"])
             }
@@ -40,12 +40,13 @@ struct ErrorResponseMiddleware<Context: RequestContext>: RouterMiddleware {
         error is HTTPParserError || error is ChannelError || error is IOError
     }
 
-    static func serviceError(for error: any Error, request: Request) -> ServiceError {
+    /// The client's view of `error`, raised while answering a request for `path`.
+    static func serviceError(for error: any Error, path: String) -> ServiceError {
         switch error {
         case let error as ServiceError:
             return error
         case let error as HTTPError where error.status == .notFound:
-            return .notFound(path: String(request.uri.path.prefix(200)))
+            return .notFound(path: String(path.prefix(200)))
         case let error as HTTPError where error.status == .contentTooLarge:
             return .bodyTooLarge(limit: nil)
         case is NIOTooManyBytesError:

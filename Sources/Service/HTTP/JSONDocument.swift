@@ -77,3 +77,7 @@ enum JSONDocument: Equatable, Sendable {
 protocol JSONRepresentable {
     var json: JSONDocument { get }
 }
+
+extension JSONDocument: JSONRepresentable {
+    var json: JSONDocument { self }
+}

@@ -17,6 +17,8 @@ public enum ServiceError: Error, Equatable, Sendable {
     case malformedRequest(String)
     // 404, 405, 408
     case notFound(path: String)
+    /// No job has this id: it never existed, or it ended longer ago than the results' retention.
+    case jobNotFound(id: String)
     case methodNotAllowed(method: String, path: String, allowed: [String])
     /// The request's head or body did not arrive in time (`ConnectionLimits`).
     case requestTimeout(String)
@@ -44,8 +46,13 @@ public enum ServiceError: Error, Equatable, Sendable {
     case uploadsAtCapacity(retryAfterSeconds: Int)
     /// The server is stopping and takes no new work.
     case shuttingDown
+    /// The server's shutdown grace ran out before this work finished, so it was stopped.
+    case stoppedByShutdown
     // 507: results could not be written (disk full, read-only, ...); `reason` names the cause
     case resultsNotStored(reason: String)
+    // 504: the work took longer than allowed and was stopped at its next face or tile
+    case requestDeadlineExceeded(seconds: Int)
+    case jobDeadlineExceeded(seconds: Int)
     // 500
     case internalError(reference: String)
 
@@ -55,7 +62,7 @@ public enum ServiceError: Error, Equatable, Sendable {
     public var status: HTTPResponse.Status {
         switch self {
         case .noImage, .invalidImage, .invalidParameter, .malformedJSON, .malformedMultipart, .invalidBase64, .malformedRequest: .badRequest
-        case .notFound: .notFound
+        case .notFound, .jobNotFound: .notFound
         case .methodNotAllowed: .methodNotAllowed
         case .requestTimeout: .requestTimeout
         case .uriTooLong: .uriTooLong
@@ -64,8 +71,9 @@ public enum ServiceError: Error, Equatable, Sendable {
         case .httpVersionNotSupported: HTTPResponse.Status(code: 505, reasonPhrase: "HTTP Version Not Supported")
         case .bodyTooLarge, .imageTooLarge, .tooManyPixels, .workTooLarge, .batchTooLarge: .contentTooLarge
         case .unsupportedContentType: .unsupportedMediaType
-        case .modelMissing, .modelUnusable, .atCapacity, .uploadsAtCapacity, .shuttingDown: .serviceUnavailable
+        case .modelMissing, .modelUnusable, .atCapacity, .uploadsAtCapacity, .shuttingDown, .stoppedByShutdown: .serviceUnavailable
         case .resultsNotStored: .insufficientStorage
+        case .requestDeadlineExceeded, .jobDeadlineExceeded: .gatewayTimeout
         case .internalError: .internalServerError
         }
     }
@@ -98,6 +106,8 @@ public enum ServiceError: Error, Equatable, Sendable {
             "HTTP version \(version) is not supported; use HTTP/1.1 or HTTP/1.0"
         case .notFound(let path):
             "not found: \(path)"
+        case .jobNotFound(let id):
+            "no job '\(id)': it does not exist, or it ended longer ago than results are kept"
         case .methodNotAllowed(let method, let path, let allowed):
             "\(method) is not allowed on \(path); use \(allowed.joined(separator: " or "))"
         case .bodyTooLarge(let limit):
@@ -122,8 +132,14 @@ public enum ServiceError: Error, Equatable, Sendable {
             "the service is receiving as many uploads as it can hold at once; retry in \(seconds) s"
         case .shuttingDown:
             "the service is shutting down and takes no new work; retry on another replica or after it restarts"
+        case .stoppedByShutdown:
+            "the service is shutting down and stopped this restoration before it finished; retry on another replica or after it restarts"
         case .resultsNotStored(let reason):
             "the server could not store the result: \(reason); nothing was kept, retry later"
+        case .requestDeadlineExceeded(let seconds):
+            "the restoration took longer than the request timeout of \(seconds) s and was stopped; send long work to POST /api/jobs and follow it with GET /api/jobs/{id}"
+        case .jobDeadlineExceeded(let seconds):
+            "the job took longer than the job timeout of \(seconds) s and was stopped"
         case .internalError(let reference):
             "internal error while processing the request (reference \(reference)); the server keeps running"
         }
@@ -133,7 +149,7 @@ public enum ServiceError: Error, Equatable, Sendable {
     public var headers: HTTPFields {
         switch self {
         case .atCapacity(let seconds), .uploadsAtCapacity(let seconds): [.retryAfter: String(seconds)]
-        case .shuttingDown: [.retryAfter: String(5)]
+        case .shuttingDown, .stoppedByShutdown: [.retryAfter: String(5)]
         case .methodNotAllowed(_, _, let allowed): [.allow: allowed.joined(separator: ", ")]
         default: [:]
         }

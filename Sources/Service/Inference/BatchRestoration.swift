@@ -19,9 +19,11 @@ struct BatchRestoration: Sendable {
         var facesFound: Int
         var facesRestored: Int
         var applied: RestorationOptions
+        var timings: StageTimings
     }
 
-    func run(restorer: any PhotoRestorer, store: ResultStore) throws -> [Output] {
+    /// Restores the batch, reporting to `monitor` and stopping when it says so.
+    func run(restorer: any PhotoRestorer, store: ResultStore, monitor: RestorationMonitor = RestorationMonitor()) throws -> [Output] {
         // A lone image is decoded once; a batch is decoded twice (checked up front, then again
         // one at a time) so that only one decoded image is held at once.
         var decodedSingle: Image? = nil
@@ -32,10 +34,11 @@ struct BatchRestoration: Sendable {
         var files: [(name: String, data: Data)] = []
         var outputs: [Output] = []
         for index in images.indices {
+            try monitor.begin(.decode, image: index + 1, of: images.count)
             let image = try decodedSingle ?? decode(index)
             let result: RestorationResult
             do {
-                result = try restorer.restore(image, options: options)
+                result = try restorer.restore(image, options: options, monitor: monitor)
             } catch RestorationError.modelMissing(let model, _, _, _) {
                 throw ServiceError.modelMissing(file: model)
             } catch let error as RestorationError {
@@ -45,8 +48,10 @@ struct BatchRestoration: Sendable {
             let png = try ImageEncoder.png(result.image)
             files.append((fileNames[index], png))
             outputs.append(Output(fileName: fileNames[index], base64: returnBase64 ? png.base64EncodedString() : nil,
-                                  facesFound: result.facesFound, facesRestored: result.facesRestored, applied: result.applied))
+                                  facesFound: result.facesFound, facesRestored: result.facesRestored, applied: result.applied,
+                                  timings: result.timings))
         }
+        try monitor.begin(.store, image: images.count, of: images.count)
         do {
             try store.writeAll(files)
         } catch let error as ResultStoreError {

@@ -1,4 +1,5 @@
 import Foundation
+import Restoration
 import TensorCore
 
 /// Runs restorations on one dedicated thread, one at a time, behind a bounded queue.
@@ -12,6 +13,10 @@ import TensorCore
 /// wait behind the running one, `run` refuses with `ServiceError.atCapacity` (503 + Retry-After)
 /// instead of letting memory and latency grow without limit. Refused clients keep a place in line
 /// (`AdmissionWaitlist`) and are told when their slot is expected to free.
+///
+/// Work is handed over as a `Ticket`: the caller can wait for it (a synchronous request), or leave
+/// it and look at it later (a job); either can cancel it, which drops it from the queue or, once
+/// it runs, stops it at its next face or tile through its `RestorationMonitor`.
 final class InferenceExecutor: @unchecked Sendable {
     struct Status: Sendable, Equatable {
         var running: Bool
@@ -19,19 +24,50 @@ final class InferenceExecutor: @unchecked Sendable {
         var queueDepth: Int
     }
 
-    private final class Job: @unchecked Sendable {
-        enum State { case created, queued, running, finished }
-        var state = State.created
-        var cancelRequested = false
+    /// One piece of work in the queue; its state and links are guarded by the executor's lock.
+    fileprivate final class Job: @unchecked Sendable {
+        enum State { case queued, running, finished }
+        var state = State.queued
+        let enqueuedAt = ContinuousClock.now
+        let monitor: RestorationMonitor?
         var body: (() -> Void)?
-        var abandon: (() -> Void)?
+        var abandon: ((any Error) -> Void)?
+        var onStart: ((Duration) -> Void)?
+
+        init(monitor: RestorationMonitor?) {
+            self.monitor = monitor
+        }
+    }
+
+    /// Work handed to the executor: wait for its value, ask where it is, or cancel it.
+    final class Ticket<Value: Sendable>: @unchecked Sendable {
+        fileprivate let job: Job
+        fileprivate let outcome: Promise<Value>
+        private unowned let executor: InferenceExecutor
+
+        fileprivate init(job: Job, outcome: Promise<Value>, executor: InferenceExecutor) {
+            self.job = job
+            self.outcome = outcome
+            self.executor = executor
+        }
+
+        /// The work's result, or its error: a queued ticket cancelled for `.cancelled` throws
+        /// `CancellationError`, for another reason `RestorationError.stopped(reason)`; running work
+        /// that stops throws what the restoration threw.
+        func value() async throws -> Value { try await outcome.value() }
+
+        /// Its place in the queue (1: runs next), nil once it runs or has ended.
+        var place: Int? { executor.place(of: job) }
+
+        /// Drops queued work at once; asks running work to stop at its next checkpoint.
+        func cancel(_ reason: RestorationMonitor.StopReason) { executor.cancel(job, reason) }
     }
 
     let queueDepth: Int
     let threadName: String
     private let condition = NSCondition()
     private var queue: [Job] = []
-    private var running = false
+    private var current: Job?
     private var runningSince = ContinuousClock.now
     private var stopped = false
     private var waitlist = AdmissionWaitlist()
@@ -59,11 +95,11 @@ final class InferenceExecutor: @unchecked Sendable {
     var status: Status {
         condition.lock()
         defer { condition.unlock() }
-        return Status(running: running, waiting: queue.count, queueDepth: queueDepth)
+        return Status(running: current != nil, waiting: queue.count, queueDepth: queueDepth)
     }
 
     /// Seconds `client` should wait before retrying when there is no slot for it right now (it is
-    /// put in line), else nil. For refusing a request before its body is read; `run` decides for real.
+    /// put in line), else nil. For refusing a request before its body is read; `enqueue` decides for real.
     func retryAfterIfFull(client: String?) -> Int? {
         condition.lock()
         defer { condition.unlock() }
@@ -79,47 +115,64 @@ final class InferenceExecutor: @unchecked Sendable {
         return Self.wholeSeconds(secondsUntilSlot(1, now: .now))
     }
 
-    /// Runs `work` on the inference thread and returns its result. Throws `ServiceError.atCapacity`
-    /// at once when there is no slot for `client` (the queue is full, or the free slots belong to
-    /// clients turned away earlier), and `CancellationError` when the calling task is cancelled
-    /// before the job started (a started job runs to the end; its result is dropped).
-    func run<T: Sendable>(client: String? = nil, _ work: @escaping @Sendable () throws -> T) async throws -> T {
-        let job = Job()
+    /// Puts `work` in the queue and returns its ticket. Throws `ServiceError.atCapacity` at once
+    /// when there is no slot for `client` (the queue is full, or the free slots belong to clients
+    /// turned away earlier), and `CancellationError` after `shutdown`.
+    /// - Parameters:
+    ///   - monitor: lets `Ticket.cancel` and `cancelAll` stop the work once it runs.
+    ///   - onStart: called on the inference thread as the work starts, with the time it waited.
+    func enqueue<T: Sendable>(client: String? = nil, monitor: RestorationMonitor? = nil,
+                              onStart: ((Duration) -> Void)? = nil,
+                              _ work: @escaping @Sendable () throws -> T) throws -> Ticket<T> {
+        let job = Job(monitor: monitor)
+        let outcome = Promise<T>()
+        job.body = { outcome.fulfill(Result { try work() }) }
+        job.abandon = { outcome.fulfill(.failure($0)) }
+        job.onStart = onStart
+        condition.lock()
+        defer { condition.unlock() }
+        guard !stopped else { throw CancellationError() }
+        guard waitlist.admit(client, freeSlots: freeSlots, now: .now) else {
+            throw ServiceError.atCapacity(retryAfterSeconds: refuse(client, now: .now))
+        }
+        queue.append(job)
+        condition.signal()
+        return Ticket(job: job, outcome: outcome, executor: self)
+    }
+
+    /// Runs `work` on the inference thread and returns its result (`enqueue`, then waits). When the
+    /// calling task is cancelled, queued work leaves the queue (`CancellationError`) and running
+    /// work with a `monitor` stops at its next checkpoint.
+    func run<T: Sendable>(client: String? = nil, monitor: RestorationMonitor? = nil,
+                          _ work: @escaping @Sendable () throws -> T) async throws -> T {
+        let ticket = try enqueue(client: client, monitor: monitor, work)
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-                condition.lock()
-                job.body = { continuation.resume(with: Result { try work() }) }
-                job.abandon = { continuation.resume(throwing: CancellationError()) }
-                if job.cancelRequested || stopped {
-                    job.state = .finished
-                    condition.unlock()
-                    continuation.resume(throwing: CancellationError())
-                    return
-                }
-                guard waitlist.admit(client, freeSlots: freeSlots, now: .now) else {
-                    let retryAfter = refuse(client, now: .now)
-                    job.state = .finished
-                    condition.unlock()
-                    continuation.resume(throwing: ServiceError.atCapacity(retryAfterSeconds: retryAfter))
-                    return
-                }
-                job.state = .queued
-                queue.append(job)
-                condition.signal()
-                condition.unlock()
-            }
+            try await ticket.value()
         } onCancel: {
-            condition.lock()
-            job.cancelRequested = true
-            guard job.state == .queued, let index = queue.firstIndex(where: { $0 === job }) else {
-                condition.unlock()
-                return
-            }
-            queue.remove(at: index)
-            job.state = .finished
-            let abandon = job.abandon
-            condition.unlock()
-            abandon?()
+            ticket.cancel(.cancelled)
+        }
+    }
+
+    /// Cancels everything: queued work fails with `RestorationError.stopped(reason)`, running work
+    /// is asked to stop. New work is still taken (see `shutdown`).
+    func cancelAll(_ reason: RestorationMonitor.StopReason) {
+        condition.lock()
+        let dropped = queue
+        queue.removeAll()
+        for job in dropped { job.state = .finished }
+        current?.monitor?.stop(reason)
+        condition.unlock()
+        for job in dropped { job.abandon?(RestorationError.stopped(reason)) }
+    }
+
+    /// Waits until nothing runs or waits, or `timeout` passes; true when idle.
+    func waitUntilIdle(timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let status = self.status
+            if !status.running && status.waiting == 0 { return true }
+            if ContinuousClock.now >= deadline { return false }
+            try? await Task.sleep(for: .milliseconds(20))
         }
     }
 
@@ -132,11 +185,33 @@ final class InferenceExecutor: @unchecked Sendable {
         for job in abandoned { job.state = .finished }
         condition.broadcast()
         condition.unlock()
-        for job in abandoned { job.abandon?() }
+        for job in abandoned { job.abandon?(CancellationError()) }
+    }
+
+    fileprivate func place(of job: Job) -> Int? {
+        condition.lock()
+        defer { condition.unlock() }
+        return queue.firstIndex { $0 === job }.map { $0 + 1 }
+    }
+
+    fileprivate func cancel(_ job: Job, _ reason: RestorationMonitor.StopReason) {
+        condition.lock()
+        switch job.state {
+        case .queued:
+            if let index = queue.firstIndex(where: { $0 === job }) { queue.remove(at: index) }
+            job.state = .finished
+            condition.unlock()
+            job.abandon?(reason == .cancelled ? CancellationError() : RestorationError.stopped(reason))
+        case .running:
+            job.monitor?.stop(reason)
+            condition.unlock()
+        case .finished:
+            condition.unlock()
+        }
     }
 
     /// Places left: one running job plus `queueDepth` waiting. Under the lock.
-    private var freeSlots: Int { queueDepth + 1 - queue.count - (running ? 1 : 0) }
+    private var freeSlots: Int { queueDepth + 1 - queue.count - (current != nil ? 1 : 0) }
 
     /// Puts `client` in line and returns its advised wait in whole seconds. Under the lock.
     private func refuse(_ client: String?, now: ContinuousClock.Instant) -> Int {
@@ -146,7 +221,7 @@ final class InferenceExecutor: @unchecked Sendable {
     /// When the `place`-th slot from now is expected to free: slots free as jobs end, the running
     /// one after what is left of an average job, each later one an average job after that.
     private func secondsUntilSlot(_ place: Int, now: ContinuousClock.Instant) -> Duration {
-        let left = running ? max(0, averageSeconds - (now - runningSince).timeInterval) : 0
+        let left = current != nil ? max(0, averageSeconds - (now - runningSince).timeInterval) : 0
         return .seconds(left + Double(max(0, place - 1)) * averageSeconds)
     }
 
@@ -165,11 +240,12 @@ final class InferenceExecutor: @unchecked Sendable {
             }
             let job = queue.removeFirst()
             job.state = .running
-            running = true
+            current = job
             runningSince = .now
             condition.unlock()
 
             let start = ContinuousClock.now
+            job.onStart?(start - job.enqueuedAt)
             job.body?()
             let seconds = (ContinuousClock.now - start).timeInterval
 
@@ -177,7 +253,8 @@ final class InferenceExecutor: @unchecked Sendable {
             job.state = .finished
             job.body = nil
             job.abandon = nil
-            running = false
+            job.onStart = nil
+            current = nil
             averageSeconds = 0.7 * averageSeconds + 0.3 * seconds
             condition.unlock()
         }

@@ -6,8 +6,9 @@ import Restoration
 protocol PhotoRestorer: Sendable {
     /// Which model files are usable, for `/api/health` and the 503 for a missing model.
     var inventory: ModelInventory { get }
-    /// One photo; called on the inference thread, one at a time.
-    func restore(_ image: Image, options: RestorationOptions) throws -> RestorationResult
+    /// One photo; called on the inference thread, one at a time. `monitor` follows it and can stop
+    /// it (`RestorationError.stopped`).
+    func restore(_ image: Image, options: RestorationOptions, monitor: RestorationMonitor) throws -> RestorationResult
     /// Prepares for the first request (on the inference thread); nothing by default.
     func warmUp()
 }
@@ -27,8 +28,8 @@ struct PipelineRestorer: PhotoRestorer {
         inventory = ModelInventory(models)
     }
 
-    func restore(_ image: Image, options: RestorationOptions) throws -> RestorationResult {
-        try pipeline.restore(image, options: options)
+    func restore(_ image: Image, options: RestorationOptions, monitor: RestorationMonitor) throws -> RestorationResult {
+        try pipeline.restore(image, options: options, monitor: monitor)
     }
 
     func warmUp() {

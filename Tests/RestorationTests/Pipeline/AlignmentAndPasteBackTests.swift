@@ -78,7 +78,7 @@ import TestSupport
         }
         let paste = PasteBack(upscale: setting.upscale, parser: setting.parse ? try Self.parser.get() : nil)
         let start = ContinuousClock.now
-        let result = paste.paste(faces, onto: photo.bgr)
+        let result = try paste.paste(faces, onto: photo.bgr)
         let elapsed = ContinuousClock.now - start
         let name = "paste_up\(setting.upscale)_\(setting.parse ? "parse" : "noparse").png"
         let expected = try Self.bgrPNG("facelib/\(folder)/\(name)")
@@ -104,7 +104,7 @@ import TestSupport
         let labels = try NumpyArray(fixture: "facelib/parsenet/argmax.npy").ints
         var paste = PasteBack(upscale: upscale, parser: nil)
         paste.faceMask = { _ in ParseMask.faceMask(labels: labels, height: 512, width: 512) }
-        let result = paste.paste([PasteBack.Face(restored: .bytes(try Self.bgrPNG("facelib/align_paste_04/restored_0.png")), affine: affine)],
+        let result = try paste.paste([PasteBack.Face(restored: .bytes(try Self.bgrPNG("facelib/align_paste_04/restored_0.png")), affine: affine)],
                                  onto: photo.bgr)
         let expected = try Self.bgrPNG("facelib/align_paste_04/paste_up\(upscale)_parse.png")
         let differing = zip(result.pixels8, expected.pixels8).filter { $0 != $1 }.count
@@ -127,8 +127,8 @@ import TestSupport
         }
         let inverse = upsampled.inverseAffine(affine).m, plainInverse = PasteBack(upscale: 2, parser: nil).inverseAffine(affine).m
         #expect(abs(inverse[0] * 2 - plainInverse[0]) < 1e-12 && abs(inverse[2] + 1 - plainInverse[2]) < 1e-9)
-        let result = upsampled.paste([face], onto: photo.bgr)
-        let plain = PasteBack(upscale: 2, parser: nil).paste([face], onto: photo.bgr)
+        let result = try upsampled.paste([face], onto: photo.bgr)
+        let plain = try PasteBack(upscale: 2, parser: nil).paste([face], onto: photo.bgr)
         #expect(calls == 1 && result.width == 1024 && result.height == 1024)
         let mean = Double(zip(result.pixels8, plain.pixels8).map { abs(Int($0) - Int($1)) }.reduce(0, +)) / Double(plain.pixels8.count)
         #expect(mean < 2, "mean difference \(mean)")
@@ -141,7 +141,7 @@ import TestSupport
         let photo = InputPhoto(try ImageDecoder.decode(Data(contentsOf: Fixtures.url("images/\(c.image)"))))
         let affine = try #require(FaceAlignment.affine(landmarks: Self.landmarks(c.faces[0])))
         let face = PasteBack.Face(restored: .bytes(try Self.bgrPNG("facelib/align_paste_04/restored_0.png")), affine: affine)
-        let boxed = PasteBack(upscale: 1, parser: nil, drawBox: true).paste([face], onto: photo.bgr)
+        let boxed = try PasteBack(upscale: 1, parser: nil, drawBox: true).paste([face], onto: photo.bgr)
         // The crop's top-left corner lands on the photo at inverse(0, 0) (BGR (0, 255, 0)).
         let corner = affine.inverted().apply(x: 2, y: 2)
         let (x, y) = (Int(corner.x.rounded()), Int(corner.y.rounded()))
@@ -162,7 +162,7 @@ import TestSupport
             let labels = try NumpyArray(fixture: "facelib/parsenet/argmax.npy").ints
             paste.faceMask = { _ in ParseMask.faceMask(labels: labels, height: 512, width: 512) }
         }
-        let mask = paste.blendMask(for: face, onto: photo.bgr)
+        let mask = try paste.blendMask(for: face, onto: photo.bgr)
         let name = "mask_face0_up\(setting.upscale)_\(setting.parse ? "parse" : "noparse").png"
         let expected = try ImageDecoder.decode(Data(contentsOf: Fixtures.url("facelib/align_paste_04/\(name)")))
         #expect(expected.bitDepth == 16 && expected.channels == 1 && expected.pixelCount == mask.count)

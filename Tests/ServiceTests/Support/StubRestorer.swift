@@ -30,11 +30,21 @@ final class StubRestorer: PhotoRestorer, @unchecked Sendable {
     var receivedOptions: [RestorationOptions] { lock.withLock { calls.map(\.options) } }
     var receivedSizes: [(Int, Int)] { lock.withLock { calls.map(\.size) } }
 
-    func restore(_ image: Image, options: RestorationOptions) throws -> RestorationResult {
+    /// Faces each call pretends to restore, each taking `faceDelay` and reporting to the monitor
+    /// (which can stop the call between them, as the pipeline does).
+    var faces = 1
+    var faceDelay: Duration = .zero
+
+    func restore(_ image: Image, options: RestorationOptions, monitor: RestorationMonitor) throws -> RestorationResult {
         lock.withLock { calls.append(((image.width, image.height), options)) }
         started.signal()
         gate?.wait()
         if let failure { throw failure }
+        monitor.plan(faces: faces, backgroundMegapixels: nil, faceUpsample: false)
+        for face in 0..<faces {
+            try monitor.enter(.restore, face: face + 1, of: faces, done: RestorationMonitor.Weights.detect + Double(face) * RestorationMonitor.Weights.restorePerFace)
+            if faceDelay > .zero { Thread.sleep(forTimeInterval: faceDelay.timeInterval) }
+        }
         let applied = try FaceRestorationPipeline.plan(options, width: image.width, height: image.height)
         let scale = applied.upscale
         var output = Image(width: image.width * scale, height: image.height * scale, channels: image.channels, bitDepth: 8)
@@ -46,6 +56,6 @@ final class StubRestorer: PhotoRestorer, @unchecked Sendable {
                 }
             }
         }
-        return RestorationResult(image: output, facesFound: 1, facesRestored: 1, applied: applied, faces: [], inputWasGray: false)
+        return RestorationResult(image: output, facesFound: faces, facesRestored: faces, applied: applied, faces: [], inputWasGray: false)
     }
 }

@@ -1,0 +1,40 @@
+import Foundation
+import Restoration
+
+/// The inference queue as `/api/process` and `/api/jobs` use it: an accepted batch goes in, a
+/// ticket comes out, and every run is stopped by its deadline the same way for both.
+struct RestorationQueue: Sendable {
+    let executor: InferenceExecutor
+    let restorer: any PhotoRestorer
+    let store: ResultStore
+
+    typealias Ticket = InferenceExecutor.Ticket<[BatchRestoration.Output]>
+
+    /// Queues `batch` for `client` (503 + Retry-After when there is no place), reporting to
+    /// `monitor`; `onStart` runs on the inference thread when the batch starts.
+    func submit(_ batch: BatchRestoration, client: String?, monitor: RestorationMonitor,
+                onStart: @escaping @Sendable () -> Void = {}) throws -> Ticket {
+        let (restorer, store) = (self.restorer, self.store)
+        return try executor.enqueue(client: client, monitor: monitor, onStart: { _ in onStart() }) {
+            try batch.run(restorer: restorer, store: store, monitor: monitor)
+        }
+    }
+}
+
+extension InferenceExecutor.Ticket {
+    /// The value, with the work cancelled for `.deadline` once `limit` has passed (queued work
+    /// leaves the queue, running work stops at its next face or tile), and for `.cancelled` when
+    /// the waiting task is cancelled.
+    func value(within limit: Duration) async throws -> Value {
+        let timer = Task { [self] in
+            try await Task.sleep(for: limit)
+            cancel(.deadline)
+        }
+        defer { timer.cancel() }
+        return try await withTaskCancellationHandler {
+            try await value()
+        } onCancel: {
+            cancel(.cancelled)
+        }
+    }
+}

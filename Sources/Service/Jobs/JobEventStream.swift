@@ -1,0 +1,69 @@
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// `GET /api/jobs/{id}/events`: the job's snapshots as Server-Sent Events (`id`, `event` = the
+/// status, `data` = the job object on one line), ending after the final state. While the job
+/// waits, its place in the queue is checked every second and sent when it moves; a comment line
+/// every 15 s keeps proxies from closing a quiet stream.
+struct JobEventStream: Sendable {
+    let job: RestorationJob
+    var keepAliveInterval: Duration = .seconds(15)
+
+    private enum Event: Sendable {
+        case snapshot(JobSnapshot)
+        case tick
+    }
+
+    func write(to writer: inout any ResponseBodyWriter) async throws {
+        let (events, continuation) = AsyncStream.makeStream(of: Event.self)
+        let job = self.job
+        let forward = Task {
+            for await snapshot in job.watch() { continuation.yield(.snapshot(snapshot)) }
+            continuation.finish()
+        }
+        let ticker = Task {
+            while !Task.isCancelled {
+                try await Task.sleep(for: .seconds(1))
+                continuation.yield(.tick)
+            }
+        }
+        defer {
+            forward.cancel()
+            ticker.cancel()
+        }
+        var sequence = 0
+        var lastPlace: Int?
+        var lastWrite = ContinuousClock.now
+        for await event in events {
+            switch event {
+            case .snapshot(let snapshot):
+                sequence += 1
+                lastPlace = snapshot.queuePosition ?? lastPlace
+                try await writer.write(ByteBuffer(string: Self.format(snapshot, id: sequence)))
+                lastWrite = .now
+                if snapshot.status.isFinal {
+                    try await writer.finish(nil)
+                    return
+                }
+            case .tick:
+                let snapshot = job.snapshot()
+                if snapshot.status == .queued, let place = snapshot.queuePosition, place != lastPlace {
+                    lastPlace = place
+                    sequence += 1
+                    try await writer.write(ByteBuffer(string: Self.format(snapshot, id: sequence)))
+                    lastWrite = .now
+                } else if ContinuousClock.now - lastWrite >= keepAliveInterval {
+                    try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                    lastWrite = .now
+                }
+            }
+        }
+        try await writer.finish(nil)
+    }
+
+    /// One event: `id`, `event` and `data` lines and a blank line.
+    static func format(_ snapshot: JobSnapshot, id: Int) -> String {
+        "id: \(id)\nevent: \(snapshot.status.rawValue)\ndata: \(snapshot.json.serialized)\n\n"
+    }
+}
