@@ -44,7 +44,7 @@ struct ProcessEndpointTests {
             #expect(written.width == 64 && written.height == 48)
         }
         // The contract's defaults, under the service's limits (`--max-pixels` for every image made).
-        #expect(harness.restorer.receivedOptions == [RestorationOptions(limits: ServiceConfiguration().restorationLimits)])
+        #expect(harness.restorer.receivedOptions == [RestorationOptions(limits: ServiceConfiguration().restorationLimits, maxFaces: ServiceConfiguration().maxFaces)])
     }
 
     @Test("multipart: every parameter as form text reaches the pipeline; booleans in any spelling")

@@ -192,12 +192,17 @@ struct JobsEndpointTests {
         }
     }
 
-    @Test("a job past --job-timeout fails with the 504 the synchronous call would give")
-    func jobDeadline() async throws {
+    /// 500 faces of 10 ms each: five seconds unless stopped.
+    static func slowRestorer() -> StubRestorer {
         let restorer = StubRestorer()
         restorer.faces = 500
         restorer.faceDelay = .milliseconds(10)
-        let harness = try ServiceHarness(restorer: restorer) { $0.jobTimeout = .milliseconds(300) }
+        return restorer
+    }
+
+    @Test("a job past --job-timeout fails with the 504 the synchronous call would give")
+    func jobDeadline() async throws {
+        let harness = try ServiceHarness(restorer: Self.slowRestorer()) { $0.jobTimeout = .milliseconds(300) }
         try await harness.test { client in
             let id = try await Self.submit(client).json["job_id"] as? String ?? ""
             let failed = try await Self.poll(client, id, timeout: .seconds(20)) { $0["status"] as? String == "failed" }
@@ -209,10 +214,7 @@ struct JobsEndpointTests {
 
     @Test("/api/process past --request-timeout stops the work and answers 504 pointing to /api/jobs")
     func requestDeadline() async throws {
-        let restorer = StubRestorer()
-        restorer.faces = 500
-        restorer.faceDelay = .milliseconds(10)
-        let harness = try ServiceHarness(restorer: restorer) { $0.requestTimeout = .milliseconds(300) }
+        let harness = try ServiceHarness(restorer: Self.slowRestorer()) { $0.requestTimeout = .milliseconds(300) }
         try await harness.test { client in
             let start = ContinuousClock.now
             let response = try await client.execute(uri: "/api/process", method: .post, headers: [.contentType: "application/json"],

@@ -39,10 +39,7 @@ struct ReadinessTests {
 
     @Test("a model an ordinary request needs is missing: not ready, naming the file")
     func missingModel() async throws {
-        var states = ModelInventory.allLoaded.states
-        states["parsing_parsenet.pth"] = .missing
-        let inventory = ModelInventory(states: states, detectorFile: "detection_Resnet50_Final.pth")
-        let harness = try ServiceHarness(restorer: StubRestorer(inventory: inventory))
+        let harness = try Self.harness(missing: "parsing_parsenet.pth")
         try await harness.test { client in
             try await harness.service.warmUp()
             let response = try await client.execute(uri: "/api/ready", method: .get)
@@ -53,13 +50,18 @@ struct ReadinessTests {
 
     @Test("Real-ESRGAN alone missing still leaves the service ready (only background_enhance needs it)")
     func upsamplerOptional() async throws {
-        var states = ModelInventory.allLoaded.states
-        states["RealESRGAN_x2plus.pth"] = .missing
-        let inventory = ModelInventory(states: states, detectorFile: "detection_Resnet50_Final.pth")
-        let harness = try ServiceHarness(restorer: StubRestorer(inventory: inventory))
+        let harness = try Self.harness(missing: "RealESRGAN_x2plus.pth")
         try await harness.test { client in
             try await harness.service.warmUp()
             #expect(try await client.execute(uri: "/api/ready", method: .get).status == .ok)
         }
+    }
+
+    /// A service whose restorer reports `file` missing and every other model loaded.
+    static func harness(missing file: String) throws -> ServiceHarness {
+        var states = ModelInventory.allLoaded.states
+        states[file] = .missing
+        let inventory = ModelInventory(states: states, detectorFile: "detection_Resnet50_Final.pth")
+        return try ServiceHarness(restorer: StubRestorer(inventory: inventory))
     }
 }
