@@ -59,7 +59,7 @@ public final class FaceRestoreService: Sendable {
                                        readiness: readiness)
         let queue = RestorationQueue(executor: executor, restorer: restorer, store: store)
         let process = ProcessRoute(intake: intake, queue: queue, timeout: configuration.requestTimeout)
-        let jobRoutes = JobsRoute(intake: intake, queue: queue, jobs: jobs, retention: configuration.retention,
+        let jobRoutes = JobsRoute(intake: intake, queue: queue, jobs: jobs, store: store, retention: configuration.retention,
                                   timeout: configuration.jobTimeout)
         let health = HealthRoute(restorer: restorer, executor: executor, store: store,
                                 limits: ServiceLimits(configuration))

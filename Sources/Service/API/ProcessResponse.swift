@@ -17,6 +17,12 @@ struct ProcessResponse: JSONRepresentable {
         let facesRestored: Int
         let applied: AppliedParameters
 
+        /// The same item with `imageBase64` set (or removed).
+        func with(base64: String?) -> Item {
+            Item(originalName: originalName, filename: filename, imageURL: imageURL, imageBase64: base64,
+                 facesFound: facesFound, facesRestored: facesRestored, applied: applied)
+        }
+
         var json: JSONDocument {
             var members: [(String, JSONDocument)] = [
                 ("original_name", .string(originalName)),

@@ -16,6 +16,10 @@ final class RestorationJob: @unchecked Sendable {
     let createdAt: Date
     /// How long a finished job stays visible (the results' retention).
     let retention: Duration
+    /// Reads a result file back: a job asked for `return_base64` gets its images' base64 from the
+    /// files when it is shown, so finished jobs do not hold megabytes each in memory for an hour.
+    private let readResult: @Sendable (String) -> Data?
+    private var resultsWithBase64 = false
     private let lock = NSLock()
     private var status = Status.queued
     private var updatedAt: Date
@@ -28,9 +32,11 @@ final class RestorationJob: @unchecked Sendable {
     private var watchers: [Int: AsyncStream<JobSnapshot>.Continuation] = [:]
     private var nextWatcher = 0
 
-    init(id: String = RestorationJob.newID(), retention: Duration, now: Date = Date()) {
+    init(id: String = RestorationJob.newID(), retention: Duration, now: Date = Date(),
+         readResult: @escaping @Sendable (String) -> Data? = { _ in nil }) {
         self.id = id
         self.retention = retention
+        self.readResult = readResult
         createdAt = now
         updatedAt = now
     }
@@ -74,7 +80,12 @@ final class RestorationJob: @unchecked Sendable {
     }
 
     func succeed(_ results: [ProcessResponse.Item]) {
-        change { $0.finish(.succeeded) { $0.results = results } }
+        change {
+            $0.finish(.succeeded) { job in
+                job.resultsWithBase64 = results.contains { $0.imageBase64 != nil }
+                job.results = results.map { $0.with(base64: nil) }
+            }
+        }
     }
 
     func fail(_ error: ServiceError) {
@@ -166,6 +177,13 @@ final class RestorationJob: @unchecked Sendable {
         return true
     }
 
+    /// The results, with their base64 read back from the files when the job asked for it (an
+    /// expired file has none). Under the lock.
+    private var resultsForShowing: [ProcessResponse.Item]? {
+        guard resultsWithBase64, let results else { return results }
+        return results.map { $0.with(base64: readResult($0.filename)?.base64EncodedString()) }
+    }
+
     /// Under the lock.
     private func makeSnapshot(place: Int?) -> JobSnapshot {
         JobSnapshot(id: id, status: status, createdAt: createdAt, updatedAt: updatedAt,
@@ -173,7 +191,7 @@ final class RestorationJob: @unchecked Sendable {
                     queuePosition: status == .queued ? place : nil,
                     progress: status == .running ? progress : nil,
                     fraction: status == .succeeded ? 1 : status == .queued ? 0 : progress?.fraction ?? 0,
-                    cancelRequested: cancelRequested, results: status == .succeeded ? results : nil,
+                    cancelRequested: cancelRequested, results: status == .succeeded ? resultsForShowing : nil,
                     failure: status == .failed ? failure : nil)
     }
 }

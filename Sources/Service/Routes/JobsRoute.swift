@@ -13,6 +13,7 @@ struct JobsRoute: Sendable {
     let intake: RestorationIntake
     let queue: RestorationQueue
     let jobs: JobRegistry
+    let store: ResultStore
     let retention: Duration
     let timeout: Duration
     /// Called with each job's final state (for `/metrics`).
@@ -20,7 +21,8 @@ struct JobsRoute: Sendable {
 
     func submit(_ request: Request, context: ServiceRequestContext) async throws -> Response {
         let accepted = try await intake.accept(request, context: context)
-        let job = RestorationJob(retention: retention)
+        let store = self.store
+        let job = RestorationJob(retention: retention) { store.read($0) }
         let ticket: RestorationQueue.Ticket
         do {
             let monitor = RestorationMonitor { job.progressed($0) }

@@ -57,6 +57,24 @@ struct JobsEndpointTests {
         }
     }
 
+    @Test("return_base64: a job's results carry the image, read back from the result file")
+    func base64() async throws {
+        let harness = try ServiceHarness()
+        try await harness.test { client in
+            let submitted = try await Self.submit(client, ["image_base64": TestImages.png().base64EncodedString(), "return_base64": true])
+            let id = submitted.json["job_id"] as? String ?? ""
+            let done = try await Self.poll(client, id) { $0["status"] as? String == "succeeded" }
+            let item = try #require((done["results"] as? [[String: Any]])?.first)
+            let filename = try #require(item["filename"] as? String)
+            let file = try await client.execute(uri: "/static/results/\(filename)", method: .get)
+            #expect(item["image_base64"] as? String == Data(file.body.readableBytesView).base64EncodedString())
+            // Without return_base64 there is none.
+            let plain = try await Self.submit(client).json["job_id"] as? String ?? ""
+            let plainDone = try await Self.poll(client, plain) { $0["status"] as? String == "succeeded" }
+            #expect((plainDone["results"] as? [[String: Any]])?.first?["image_base64"] == nil)
+        }
+    }
+
     @Test("bad requests get exactly the errors /api/process gives them")
     func sameValidation() async throws {
         let harness = try ServiceHarness()
