@@ -63,6 +63,8 @@ public final class FaceRestoreService: Sendable {
         WebPageRoute().register(on: router)
         refuseOtherMethods(router, path: "/", allowed: [.get])
         refuseOtherMethods(router, path: "/web/{name}", allowed: [.get])
+        OpenAPIRoute().register(on: router)
+        refuseOtherMethods(router, path: "/openapi.json", allowed: [.get])
         return router
     }
 
