@@ -57,7 +57,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             // The web page at `/`, compiled into the binary (no files to ship beside it).
-            resources: [.embedInCode("Web/Page")]
+            resources: [.embedInCode("Web/Page"), .embedInCode("OpenAPI")]
         ),
         // 8. CLI.
         .executableTarget(

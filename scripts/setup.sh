@@ -4,7 +4,8 @@
 #        scripts/setup.sh --packages-only   (no build: scripts/test.sh builds through `swift test`,
 #                                            whose testable build would redo a plain one anyway)
 #        scripts/setup.sh --packages-only --test-tools   (also what only the tests use: headless
-#                                            Chromium and its WebDriver, for the web page's tests)
+#                                            Chromium and its WebDriver, for the web page's tests;
+#                                            openapi-spec-validator and schemathesis, for the OpenAPI tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +21,7 @@ done
 
 packages=(libdnnl-dev libopenblas-dev libturbojpeg0-dev libspng-dev libwebp-dev libcurl4 pkg-config)
 if $test_tools; then
-    packages+=(chromium chromium-driver)
+    packages+=(chromium chromium-driver python3 python3-venv)
 fi
 missing=()
 for p in "${packages[@]}"; do
@@ -32,6 +33,18 @@ if [ ${#missing[@]} -gt 0 ]; then
     [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
     "${sudo_cmd[@]}" apt-get update -qq
     DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The OpenAPI tests' Python tools, pinned, in a virtualenv of their own (Tests/ServiceTests/Support/
+# TestTools.swift looks there); reinstalled only when the pins change.
+python_tools=(openapi-spec-validator==0.9.0 schemathesis==4.32.5)
+tools_venv=.build/test-tools
+if $test_tools && [ "$(cat "$tools_venv/installed" 2>/dev/null)" != "${python_tools[*]}" ]; then
+    echo "Installing into $tools_venv: ${python_tools[*]}"
+    rm -rf "$tools_venv"
+    python3 -m venv "$tools_venv"
+    "$tools_venv/bin/pip" install --quiet --disable-pip-version-check "${python_tools[@]}"
+    echo "${python_tools[*]}" > "$tools_venv/installed"
 fi
 
 $packages_only && exit 0

@@ -82,13 +82,16 @@ public final class FaceRestoreService: Sendable {
         refuseOtherMethods(router, path: "/static/results/{filename}", allowed: [.get])
         WebPageRoute().register(on: router)
         refuseOtherMethods(router, path: "/", allowed: [.get])
+        refuseOtherMethods(router, path: "/web/{name}", allowed: [.get])
+        OpenAPIRoute().register(on: router)
+        refuseOtherMethods(router, path: "/openapi.json", allowed: [.get])
         return router
     }
 
     /// Answers the usual methods a route does not take with 405 and `Allow` (instead of 404).
     private func refuseOtherMethods(_ router: Router<ServiceRequestContext>, path: RouterPath, allowed: [HTTPRequest.Method]) {
         let names = allowed.map(\.rawValue) + (allowed.contains(.get) ? ["HEAD"] : [])
-        for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch] where !allowed.contains(method) {
+        for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch, .trace, HTTPRequest.Method("QUERY")!] where !allowed.contains(method) {
             router.on(path, method: method) { request, _ -> Response in
                 throw ServiceError.methodNotAllowed(method: method.rawValue, path: String(request.uri.path.prefix(200)), allowed: names)
             }

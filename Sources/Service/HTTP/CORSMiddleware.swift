@@ -19,7 +19,6 @@ struct CORSMiddleware<Context: RequestContext>: RouterMiddleware {
                 .accessControlAllowMethods: Self.allowedMethods,
                 .accessControlAllowHeaders: requested.flatMap { $0.isEmpty ? nil : $0 } ?? "Content-Type",
                 .accessControlMaxAge: "86400",
-                .allow: Self.allowedMethods,
             ]
             return Response(status: .noContent, headers: headers)
         }
