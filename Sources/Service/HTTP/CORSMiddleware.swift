@@ -3,10 +3,10 @@ import Hummingbird
 
 /// Cross-origin access for browser clients, on every route: `Access-Control-Allow-Origin: *` on
 /// every response (errors and static files included, with or without an `Origin` header), and a
-/// 204 answer to any `OPTIONS` preflight that allows POST with `Content-Type`. No credentials are
+/// 204 answer to any `OPTIONS` preflight that allows POST and DELETE (cancelling a job) with `Content-Type`. No credentials are
 /// involved, so the wildcard is safe and needs no `Vary: Origin`.
 struct CORSMiddleware<Context: RequestContext>: RouterMiddleware {
-    static var allowedMethods: String { "GET, POST, HEAD, OPTIONS" }
+    static var allowedMethods: String { "GET, POST, DELETE, HEAD, OPTIONS" }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if request.method == .options {
@@ -24,8 +24,8 @@ struct CORSMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         var response = try await next(request, context)
         response.headers[.accessControlAllowOrigin] = "*"
-        // Lets a page read Retry-After on a 503.
-        response.headers[.accessControlExposeHeaders] = "Retry-After"
+        // Lets a page read Retry-After on a 503, a job's Location and the request id.
+        response.headers[.accessControlExposeHeaders] = "Retry-After, Location, X-Request-Id"
         return response
     }
 }

@@ -42,10 +42,7 @@ struct JobSnapshot: JSONRepresentable, Equatable, Sendable {
         }
         members.append(("progress", .double((fraction * 1000).rounded() / 1000)))
         if cancelRequested { members.append(("cancel_requested", .bool(true))) }
-        if let results {
-            members.append(("count", .int(results.count)))
-            members.append(("results", .array(results.map(\.json))))
-        }
+        if let results { members.append(("results", .array(results.map(\.json)))) }
         if let failure {
             members.append(("error", .object([("status_code", .int(Int(failure.status.code))), ("message", .string(failure.message))])))
         }

@@ -14,6 +14,7 @@ final class RestorationJob: @unchecked Sendable {
     /// 128 random bits as 32 lowercase hex digits: unguessable, so a job id is its own capability.
     let id: String
     let createdAt: Date
+    let images: Int
     /// How long a finished job stays visible (the results' retention).
     let retention: Duration
     /// Reads a result file back: a job asked for `return_base64` gets its images' base64 from the
@@ -32,9 +33,11 @@ final class RestorationJob: @unchecked Sendable {
     private var watchers: [Int: AsyncStream<JobSnapshot>.Continuation] = [:]
     private var nextWatcher = 0
 
-    init(id: String = RestorationJob.newID(), retention: Duration, now: Date = Date(),
+    /// - Parameter images: how many images the request has (the first progress names image 1 of them).
+    init(id: String = RestorationJob.newID(), images: Int = 1, retention: Duration, now: Date = Date(),
          readResult: @escaping @Sendable (String) -> Data? = { _ in nil }) {
         self.id = id
+        self.images = images
         self.retention = retention
         self.readResult = readResult
         createdAt = now
@@ -67,7 +70,12 @@ final class RestorationJob: @unchecked Sendable {
     // MARK: changes
 
     func markRunning() {
-        change { guard $0.status == .queued else { return false }; $0.status = .running; return true }
+        change {
+            guard $0.status == .queued else { return false }
+            $0.status = .running
+            if $0.progress == nil { $0.progress = RestorationMonitor.Progress(stage: .decode, image: 1, images: $0.images) }
+            return true
+        }
     }
 
     func progressed(_ progress: RestorationMonitor.Progress) {

@@ -22,7 +22,7 @@ struct JobsRoute: Sendable {
     func submit(_ request: Request, context: ServiceRequestContext) async throws -> Response {
         let accepted = try await intake.accept(request, context: context)
         let store = self.store
-        let job = RestorationJob(retention: retention) { store.read($0) }
+        let job = RestorationJob(images: accepted.names.count, retention: retention) { store.read($0) }
         let ticket: RestorationQueue.Ticket
         do {
             let monitor = RestorationMonitor { job.progressed($0) }
