@@ -20,7 +20,7 @@ done
 
 packages=(libdnnl-dev libopenblas-dev libturbojpeg0-dev libspng-dev libwebp-dev libcurl4 pkg-config)
 if $test_tools; then
-    packages+=(chromium chromium-driver)
+    packages+=(chromium chromium-driver prometheus)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -12,6 +12,8 @@ public final class FaceRestoreService: Sendable {
     let executor: InferenceExecutor
     let store: ResultStore
     let uploads: UploadBudget
+    /// The Prometheus metrics of this service (`GET /metrics`).
+    let metrics = ServiceMetrics()
 
     /// The service over models loaded once at start-up (`FaceRestorationModels.load`); missing
     /// models do not stop it, requests that need them get 503.
@@ -47,6 +49,7 @@ public final class FaceRestoreService: Sendable {
 
     public func makeRouter() -> Router<ServiceRequestContext> {
         let router = Router(context: ServiceRequestContext.self, options: .autoGenerateHeadEndpoints)
+        router.add(middleware: RequestTelemetryMiddleware(metrics: metrics))
         router.add(middleware: CORSMiddleware())
         router.add(middleware: ErrorResponseMiddleware())
 
@@ -57,9 +60,12 @@ public final class FaceRestoreService: Sendable {
         router.post("/api/process") { request, context in try await process.handle(request, context: context) }
         router.get("/api/health") { request, context in health.handle(request, context: context) }
         router.get("/static/results/{filename}") { request, context in try results.handle(request, context: context) }
+        let metricsRoute = MetricsRoute(metrics: metrics, restorer: restorer, executor: executor, store: store)
+        router.get("/metrics") { request, context in metricsRoute.handle(request, context: context) }
         refuseOtherMethods(router, path: "/api/process", allowed: [.post])
         refuseOtherMethods(router, path: "/api/health", allowed: [.get])
         refuseOtherMethods(router, path: "/static/results/{filename}", allowed: [.get])
+        refuseOtherMethods(router, path: "/metrics", allowed: [.get])
         WebPageRoute().register(on: router)
         refuseOtherMethods(router, path: "/", allowed: [.get])
         return router

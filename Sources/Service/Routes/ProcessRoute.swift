@@ -30,6 +30,7 @@ struct ProcessRoute: Sendable {
         }
         defer { reservation.release() }
         let body = try await collectBody(request)
+        context.logFields.bytesIn = body.readableBytes
         let parser = ProcessRequestParser(maxImageBytes: configuration.maxImageBytes, maxBatch: configuration.maxBatch)
         let parsed = try parser.parse(body, as: kind)
         let parameters = try ProcessParameters(parsed.parameters)
@@ -67,6 +68,7 @@ struct ProcessRoute: Sendable {
                                      returnBase64: parameters.returnBase64)
         let (restorer, store) = (self.restorer, self.store)
         let outputs = try await executor.run(client: context.client) { try batch.run(restorer: restorer, store: store) }
+        for output in outputs { context.logFields.addFaces(found: output.facesFound, restored: output.facesRestored) }
 
         let base = PublicBaseURL.resolve(configured: configuration.publicBaseURL, request: request,
                                          fallbackHost: fallbackHost)
