@@ -21,7 +21,7 @@ done
 
 packages=(libdnnl-dev libopenblas-dev libturbojpeg0-dev libspng-dev libwebp-dev libcurl4 pkg-config)
 if $test_tools; then
-    packages+=(chromium chromium-driver python3 python3-venv)
+    packages+=(chromium chromium-driver python3 python3-venv prometheus)
 fi
 missing=()
 for p in "${packages[@]}"; do

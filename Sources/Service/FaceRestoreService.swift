@@ -16,6 +16,8 @@ public final class FaceRestoreService: Sendable {
     let uploads: UploadBudget
     let jobs = JobRegistry()
     let readiness = ServiceReadiness()
+    /// The Prometheus metrics of this service (`GET /metrics`).
+    let metrics = ServiceMetrics()
 
     /// The service over models loaded once at start-up (`FaceRestorationModels.load`); missing
     /// models do not stop it, requests that need them get 503.
@@ -29,6 +31,8 @@ public final class FaceRestoreService: Sendable {
         self.store = try ResultStore(directory: configuration.resultsDirectory, retention: configuration.retention)
         self.executor = InferenceExecutor(queueDepth: configuration.queueDepth, threads: configuration.threads)
         self.uploads = UploadBudget(capacity: configuration.maxBufferedUploadBytes)
+        let jobs = self.jobs
+        metrics.jobCounts = { Dictionary(uniqueKeysWithValues: jobs.counts().map { ($0.key.rawValue, $0.value) }) }
     }
 
     /// Where results are written, symlinks resolved.
@@ -52,15 +56,16 @@ public final class FaceRestoreService: Sendable {
 
     public func makeRouter() -> Router<ServiceRequestContext> {
         let router = Router(context: ServiceRequestContext.self, options: .autoGenerateHeadEndpoints)
+        router.add(middleware: RequestTelemetryMiddleware(metrics: metrics))
         router.add(middleware: CORSMiddleware())
         router.add(middleware: ErrorResponseMiddleware())
 
         let intake = RestorationIntake(configuration: configuration, restorer: restorer, executor: executor, uploads: uploads,
                                        readiness: readiness)
-        let queue = RestorationQueue(executor: executor, restorer: restorer, store: store)
+        let queue = RestorationQueue(executor: executor, restorer: restorer, store: store, metrics: metrics)
         let process = ProcessRoute(intake: intake, queue: queue, timeout: configuration.requestTimeout)
         let jobRoutes = JobsRoute(intake: intake, queue: queue, jobs: jobs, store: store, retention: configuration.retention,
-                                  timeout: configuration.jobTimeout)
+                                  timeout: configuration.jobTimeout) { [metrics] in metrics.jobFinished(state: $0.rawValue) }
         let health = HealthRoute(restorer: restorer, executor: executor, store: store,
                                 limits: ServiceLimits(configuration))
         let ready = ReadyRoute(readiness: readiness, inventory: restorer.inventory)
@@ -73,6 +78,8 @@ public final class FaceRestoreService: Sendable {
         router.get("/api/health") { request, context in health.handle(request, context: context) }
         router.get("/api/ready") { request, context in ready.handle(request, context: context) }
         router.get("/static/results/{filename}") { request, context in try results.handle(request, context: context) }
+        let metricsRoute = MetricsRoute(metrics: metrics, restorer: restorer, executor: executor, store: store)
+        router.get("/metrics") { request, context in metricsRoute.handle(request, context: context) }
         refuseOtherMethods(router, path: "/api/process", allowed: [.post])
         refuseOtherMethods(router, path: "/api/jobs", allowed: [.post])
         refuseOtherMethods(router, path: "/api/jobs/{id}", allowed: [.get, .delete])
@@ -80,6 +87,7 @@ public final class FaceRestoreService: Sendable {
         refuseOtherMethods(router, path: "/api/health", allowed: [.get])
         refuseOtherMethods(router, path: "/api/ready", allowed: [.get])
         refuseOtherMethods(router, path: "/static/results/{filename}", allowed: [.get])
+        refuseOtherMethods(router, path: "/metrics", allowed: [.get])
         WebPageRoute().register(on: router)
         refuseOtherMethods(router, path: "/", allowed: [.get])
         refuseOtherMethods(router, path: "/web/{name}", allowed: [.get])

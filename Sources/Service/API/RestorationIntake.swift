@@ -53,6 +53,7 @@ struct RestorationIntake: Sendable {
         }
         do {
             let body = try await collectBody(request)
+            context.logFields.bytesIn = body.readableBytes
             let parser = ProcessRequestParser(maxImageBytes: configuration.maxImageBytes, maxBatch: configuration.maxBatch)
             let parsed = try parser.parse(body, as: kind)
             let parameters = try ProcessParameters(parsed.parameters)

@@ -298,10 +298,11 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         guard phase != .closed else { return }
         phase = .closed
         cancelTimer()
-        let body = context.channel.allocator.buffer(string: ErrorBody(message: error.message).json.serialized)
+        let requestId = RequestIdentifier.generate()
+        let body = context.channel.allocator.buffer(string: ErrorBody(message: error.message, requestId: requestId).json.serialized)
         var headers = HTTPHeaders([
             ("content-type", "application/json; charset=utf-8"), ("content-length", String(body.readableBytes)),
-            ("connection", "close"), ("access-control-allow-origin", "*"),
+            ("connection", "close"), ("access-control-allow-origin", "*"), ("x-request-id", requestId),
         ])
         for field in error.headers { headers.add(name: field.name.rawName, value: field.value) }
         let status = HTTPResponseStatus(statusCode: Int(error.status.code), reasonPhrase: error.status.reasonPhrase)

@@ -16,7 +16,7 @@ struct ErrorResponseMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as HTTPError where error.status != .notFound && error.status != .contentTooLarge
                     && (400..<500).contains(error.status.code) {
             // A client error Hummingbird itself raised: keep its status, in the contract's shape.
-            return JSONResponse.make(ErrorBody(message: error.body ?? error.status.reasonPhrase), status: error.status, headers: error.headers)
+            return JSONResponse.make(ErrorBody(message: error.body ?? error.status.reasonPhrase, context: context), status: error.status, headers: error.headers)
         } catch {
             let failure = Self.serviceError(for: error, path: request.uri.path)
             if Self.isClientFault(error) {

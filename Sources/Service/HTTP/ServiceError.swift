@@ -176,13 +176,28 @@ public struct ImageLabel: Equatable, Sendable, CustomStringConvertible {
 
 extension ServiceError: HTTPResponseError {
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        JSONResponse.make(ErrorBody(message: message), status: status, headers: headers)
+        JSONResponse.make(ErrorBody(message: message, context: context), status: status, headers: headers)
     }
 }
 
-/// The contract's error body.
+/// The contract's error body; `request_id` is the request's `X-Request-Id`, when it has one.
 struct ErrorBody: JSONRepresentable {
     let message: String
+    let requestId: String?
 
-    var json: JSONDocument { .object([("status", .string("error")), ("message", .string(message))]) }
+    /// The body for an error answered inside the router, where the context holds the request's id.
+    init(message: String, context: some RequestContext) {
+        self.init(message: message, requestId: (context as? ServiceRequestContext)?.requestId)
+    }
+
+    init(message: String, requestId: String? = nil) {
+        self.message = message
+        self.requestId = requestId
+    }
+
+    var json: JSONDocument {
+        var members: [(String, JSONDocument)] = [("status", .string("error")), ("message", .string(message))]
+        if let requestId { members.append(("request_id", .string(requestId))) }
+        return .object(members)
+    }
 }

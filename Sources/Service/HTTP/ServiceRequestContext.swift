@@ -2,10 +2,14 @@ import Hummingbird
 import NIOCore
 
 /// The context of every request: Hummingbird's core plus the peer's address, which names a
-/// client for the queue's waitlist (`AdmissionWaitlist`).
+/// client for the queue's waitlist (`AdmissionWaitlist`), and what the request's telemetry needs.
 public struct ServiceRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?
+    /// The request's `X-Request-Id`, set by `RequestTelemetryMiddleware`; error bodies quote it.
+    var requestId: String?
+    /// What the route adds to the request's access log line.
+    let logFields = RequestLogFields()
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

@@ -2,11 +2,13 @@ import Foundation
 import Restoration
 
 /// The inference queue as `/api/process` and `/api/jobs` use it: an accepted batch goes in, a
-/// ticket comes out, and every run is stopped by its deadline the same way for both.
+/// ticket comes out, every run is stopped by its deadline the same way for both, and every run
+/// feeds the metrics (time waited, each stage's time, faces found and restored).
 struct RestorationQueue: Sendable {
     let executor: InferenceExecutor
     let restorer: any PhotoRestorer
     let store: ResultStore
+    let metrics: ServiceMetrics
 
     typealias Ticket = InferenceExecutor.Ticket<[BatchRestoration.Output]>
 
@@ -14,9 +16,18 @@ struct RestorationQueue: Sendable {
     /// `monitor`; `onStart` runs on the inference thread when the batch starts.
     func submit(_ batch: BatchRestoration, client: String?, monitor: RestorationMonitor,
                 onStart: @escaping @Sendable () -> Void = {}) throws -> Ticket {
-        let (restorer, store) = (self.restorer, self.store)
-        return try executor.enqueue(client: client, monitor: monitor, onStart: { _ in onStart() }) {
-            try batch.run(restorer: restorer, store: store, monitor: monitor)
+        let (restorer, store, metrics) = (self.restorer, self.store, self.metrics)
+        let started: (Duration) -> Void = { waited in
+            metrics.queueWait(seconds: waited.timeInterval)
+            onStart()
+        }
+        return try executor.enqueue(client: client, monitor: monitor, onStart: started) {
+            let outputs = try batch.run(restorer: restorer, store: store, monitor: monitor)
+            for output in outputs {
+                metrics.record(output.timings)
+                metrics.faces(found: output.facesFound, restored: output.facesRestored)
+            }
+            return outputs
         }
     }
 }

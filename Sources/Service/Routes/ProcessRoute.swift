@@ -25,6 +25,7 @@ struct ProcessRoute: Sendable {
             case .cancelled: throw CancellationError()
             }
         }
+        for output in outputs { context.logFields.addFaces(found: output.facesFound, restored: output.facesRestored) }
         return JSONResponse.make(ProcessResponse(results: accepted.items(outputs)))
     }
 }

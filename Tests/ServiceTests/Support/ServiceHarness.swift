@@ -36,13 +36,14 @@ struct ServiceHarness {
     }
 
     /// Runs `body` against the application (`.router` in process, `.live` over a socket), then
-    /// stops the inference thread and removes the folder.
-    func test<Value: Sendable>(_ setup: TestingSetup = .router, _ body: @Sendable (any TestClientProtocol) async throws -> Value) async throws -> Value {
+    /// stops the inference thread and removes the folder. `logger` is the application's.
+    func test<Value: Sendable>(_ setup: TestingSetup = .router, logger: Logger = quietLogger,
+                               _ body: @Sendable (any TestClientProtocol) async throws -> Value) async throws -> Value {
         defer {
             service.shutdown()
             try? FileManager.default.removeItem(at: directory)
         }
-        let app = service.makeApplication(logger: Self.quietLogger)
+        let app = service.makeApplication(logger: logger)
         return try await isolated { try await app.test(setup, body) }
     }
 }
