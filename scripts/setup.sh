@@ -5,7 +5,9 @@
 #                                            whose testable build would redo a plain one anyway)
 #        scripts/setup.sh --packages-only --test-tools   (also what only the tests use: headless
 #                                            Chromium and its WebDriver, for the web page's tests;
-#                                            openapi-spec-validator and schemathesis, for the OpenAPI tests)
+#                                            openapi-spec-validator and schemathesis (PyPI, in a
+#                                            virtualenv), for the OpenAPI tests; promtool (Debian's
+#                                            prometheus), for the metrics tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

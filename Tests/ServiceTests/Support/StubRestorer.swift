@@ -34,6 +34,9 @@ final class StubRestorer: PhotoRestorer, @unchecked Sendable {
     /// (which can stop the call between them, as the pipeline does).
     var faces = 1
     var faceDelay: Duration = .zero
+    /// Faces finished over all calls.
+    var facesDone: Int { lock.withLock { finishedFaces } }
+    private var finishedFaces = 0
 
     func restore(_ image: Image, options: RestorationOptions, monitor: RestorationMonitor) throws -> RestorationResult {
         lock.withLock { calls.append(((image.width, image.height), options)) }
@@ -44,6 +47,7 @@ final class StubRestorer: PhotoRestorer, @unchecked Sendable {
         for face in 0..<faces {
             try monitor.enter(.restore, face: face + 1, of: faces, done: RestorationMonitor.Weights.detect + Double(face) * RestorationMonitor.Weights.restorePerFace)
             if faceDelay > .zero { Thread.sleep(forTimeInterval: faceDelay.timeInterval) }
+            lock.withLock { finishedFaces += 1 }
         }
         let applied = try FaceRestorationPipeline.plan(options, width: image.width, height: image.height)
         let scale = applied.upscale
