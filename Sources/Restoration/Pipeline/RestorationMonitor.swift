@@ -54,6 +54,9 @@ public final class RestorationMonitor: @unchecked Sendable {
     }
 
     private let lock = NSLock()
+    /// When the restoration must stop by itself (`.deadline`), checked at every checkpoint; no
+    /// timer is needed, so it holds however busy the rest of the process is.
+    public let deadline: ContinuousClock.Instant?
     private let onProgress: @Sendable (Progress) -> Void
     private var reason: StopReason?
     private var current: Progress
@@ -61,8 +64,11 @@ public final class RestorationMonitor: @unchecked Sendable {
     private var photoDone = 0.0
     private var photoTotal = 1.0
 
-    /// - Parameter onProgress: called on the restoring thread at every change; keep it short.
-    public init(onProgress: @escaping @Sendable (Progress) -> Void = { _ in }) {
+    /// - Parameters:
+    ///   - deadline: when to stop with `.deadline` at the next checkpoint; nil: never.
+    ///   - onProgress: called on the restoring thread at every change; keep it short.
+    public init(deadline: ContinuousClock.Instant? = nil, onProgress: @escaping @Sendable (Progress) -> Void = { _ in }) {
+        self.deadline = deadline
         self.onProgress = onProgress
         current = Progress(stage: .decode)
     }
@@ -74,8 +80,9 @@ public final class RestorationMonitor: @unchecked Sendable {
         lock.unlock()
     }
 
-    /// The reason a stop was asked for, if one was.
+    /// The reason a stop was asked for, if one was (a passed deadline counts).
     public var stopReason: StopReason? {
+        if let deadline, ContinuousClock.now >= deadline { stop(.deadline) }
         lock.lock()
         defer { lock.unlock() }
         return reason

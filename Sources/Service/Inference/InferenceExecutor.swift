@@ -56,6 +56,10 @@ final class InferenceExecutor: @unchecked Sendable {
         /// that stops throws what the restoration threw.
         func value() async throws -> Value { try await outcome.value() }
 
+        /// Calls `handler` with the outcome on the thread that ends the work (the inference thread,
+        /// or the one that cancels it while queued), without waiting for a task thread.
+        func whenDone(_ handler: @escaping @Sendable (Result<Value, any Error>) -> Void) { outcome.whenFulfilled(handler) }
+
         /// Its place in the queue (1: runs next), nil once it runs or has ended.
         var place: Int? { executor.place(of: job) }
 
@@ -245,8 +249,15 @@ final class InferenceExecutor: @unchecked Sendable {
             condition.unlock()
 
             let start = ContinuousClock.now
-            job.onStart?(start - job.enqueuedAt)
-            job.body?()
+            var ran = false
+            if let monitor = job.monitor, let reason = monitor.stopReason {
+                // Stopped (or out of time) while it waited: it does not start.
+                job.abandon?(reason == .cancelled ? CancellationError() : RestorationError.stopped(reason))
+            } else {
+                job.onStart?(start - job.enqueuedAt)
+                job.body?()
+                ran = true
+            }
             let seconds = (ContinuousClock.now - start).timeInterval
 
             condition.lock()
@@ -255,7 +266,7 @@ final class InferenceExecutor: @unchecked Sendable {
             job.abandon = nil
             job.onStart = nil
             current = nil
-            averageSeconds = 0.7 * averageSeconds + 0.3 * seconds
+            if ran { averageSeconds = 0.7 * averageSeconds + 0.3 * seconds }
             condition.unlock()
         }
     }

@@ -29,7 +29,7 @@ struct GracefulDrain: Service {
             executor.cancelAll(.shutdown)
             _ = await executor.waitUntilIdle(timeout: .seconds(60))
         }
-        // The jobs' own tasks record their final states right after the work ends.
+        // Jobs record their final states as their work ends; give the last ones a moment.
         let settled = ContinuousClock.now + .seconds(2)
         while jobs.counts().contains(where: { !$0.key.isFinal && $0.value > 0 }), ContinuousClock.now < settled {
             try? await Task.sleep(for: .milliseconds(20))

@@ -25,7 +25,7 @@ struct JobsRoute: Sendable {
         let job = RestorationJob(images: accepted.names.count, retention: retention) { store.read($0) }
         let ticket: RestorationQueue.Ticket
         do {
-            let monitor = RestorationMonitor { job.progressed($0) }
+            let monitor = RestorationMonitor(deadline: .now + timeout) { job.progressed($0) }
             ticket = try queue.submit(accepted.batch, client: context.client, monitor: monitor) { job.markRunning() }
         } catch {
             accepted.reservation.release()
@@ -33,23 +33,22 @@ struct JobsRoute: Sendable {
         }
         job.attach(ticket)
         jobs.add(job)
+        // Recorded on the thread that ends the work, not on a task that might wait for a free thread.
         let (timeout, logger, onFinish) = (self.timeout, context.logger, self.onFinish)
-        Task {
-            defer { accepted.reservation.release() }
-            do {
-                let outputs = try await ticket.value(within: timeout)
+        ticket.whenDone { outcome in
+            accepted.reservation.release()
+            switch outcome {
+            case .success(let outputs):
                 job.succeed(accepted.items(outputs))
-            } catch RestorationError.stopped(.deadline) {
+            case .failure(RestorationError.stopped(.deadline)):
                 job.fail(.jobDeadlineExceeded(seconds: Int(timeout.timeInterval.rounded(.up))))
-            } catch RestorationError.stopped(.shutdown) {
+            case .failure(RestorationError.stopped(.shutdown)):
                 job.fail(.stoppedByShutdown)
-            } catch RestorationError.stopped(.cancelled) {
+            case .failure(RestorationError.stopped(.cancelled)), .failure(is CancellationError):
                 job.markCancelled()
-            } catch is CancellationError {
-                job.markCancelled()
-            } catch let error as ServiceError {
+            case .failure(let error as ServiceError):
                 job.fail(error)
-            } catch {
+            case .failure(let error):
                 let failure = ErrorResponseMiddleware<ServiceRequestContext>.serviceError(for: error, path: "/api/jobs")
                 if case .internalError(let reference) = failure {
                     logger.error("job failed with an unexpected error",

@@ -14,7 +14,7 @@ struct ProcessRoute: Sendable {
     func handle(_ request: Request, context: ServiceRequestContext) async throws -> Response {
         let accepted = try await intake.accept(request, context: context)
         defer { accepted.reservation.release() }
-        let ticket = try queue.submit(accepted.batch, client: context.client, monitor: RestorationMonitor())
+        let ticket = try queue.submit(accepted.batch, client: context.client, monitor: RestorationMonitor(deadline: .now + timeout))
         let outputs: [BatchRestoration.Output]
         do {
             outputs = try await ticket.value(within: timeout)

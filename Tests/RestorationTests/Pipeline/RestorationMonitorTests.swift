@@ -160,6 +160,18 @@ import TestSupport
         #expect(runs == 4)
     }
 
+    @Test func aPassedDeadlineStopsAtTheNextCheckpointWithoutATimer() throws {
+        let monitor = RestorationMonitor(deadline: .now + .milliseconds(50))
+        try monitor.checkpoint()
+        Thread.sleep(forTimeInterval: 0.1)
+        #expect(throws: RestorationError.stopped(.deadline)) { try monitor.checkpoint() }
+        #expect(monitor.stopReason == .deadline)
+        let asked = RestorationMonitor(deadline: .now + .milliseconds(50))
+        asked.stop(.cancelled)
+        Thread.sleep(forTimeInterval: 0.1)
+        #expect(asked.stopReason == .cancelled, "a stop asked before the deadline keeps its reason")
+    }
+
     @Test func largestKeepsDetectionOrder() {
         func face(_ size: Float) -> DetectedFace {
             DetectedFace(box: [0, 0, size, size], score: 1, landmarks: [Float](repeating: 0, count: 10))
