@@ -18,20 +18,25 @@ struct JobEventStream: Sendable {
     func write(to writer: inout any ResponseBodyWriter) async throws {
         let (events, continuation) = AsyncStream.makeStream(of: Event.self)
         let job = self.job
-        let forward = Task {
-            for await snapshot in job.watch() { continuation.yield(.snapshot(snapshot)) }
-            continuation.finish()
-        }
-        let ticker = Task {
-            while !Task.isCancelled {
-                try await Task.sleep(for: .seconds(1))
-                continuation.yield(.tick)
+        // Child tasks (not unstructured ones): they run wherever this task is allowed to run.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await snapshot in job.watch() { continuation.yield(.snapshot(snapshot)) }
+                continuation.finish()
             }
+            group.addTask {
+                while !Task.isCancelled {
+                    try await Task.sleep(for: .seconds(1))
+                    continuation.yield(.tick)
+                }
+            }
+            defer { group.cancelAll() }
+            try await send(events, to: &writer)
         }
-        defer {
-            forward.cancel()
-            ticker.cancel()
-        }
+    }
+
+    /// Writes the events until the final state (or the end of the job's stream).
+    private func send(_ events: AsyncStream<Event>, to writer: inout any ResponseBodyWriter) async throws {
         var sequence = 0
         var lastPlace: Int?
         var lastWrite = ContinuousClock.now

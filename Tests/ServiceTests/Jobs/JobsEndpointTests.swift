@@ -177,7 +177,7 @@ struct JobsEndpointTests {
         restorer.faces = 3
         restorer.faceDelay = .milliseconds(30)
         let harness = try ServiceHarness(restorer: restorer)
-        try await harness.test(.live) { client in
+        try await harness.test { client in
             let id = try await Self.submit(client).json["job_id"] as? String ?? ""
             _ = try await Self.poll(client, id) { $0["status"] as? String == "running" }
             // Let the restoration go on once the stream is open.
