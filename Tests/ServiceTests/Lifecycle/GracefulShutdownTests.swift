@@ -61,10 +61,15 @@ struct GracefulShutdownTests {
     }
 
     @Test(.enabled(if: available), .timeLimit(.minutes(5)))
-    func workInHandIsAnsweredThenTheProcessExits() throws {
+    func workInHandIsAnsweredThenTheProcessExits() async throws {
+        // Off Swift's cooperative pool: this test blocks on sockets and a process for a minute.
+        try await isolated { try Self.workInHandIsAnsweredThenTheProcessExitsBody() }
+    }
+
+    static func workInHandIsAnsweredThenTheProcessExitsBody() throws {
         let server = try ServeProcess(arguments: ["--shutdown-grace", "120s"])
         defer { server.stop() }
-        let batch = try Self.slowBatch(count: 1)
+        let batch = try slowBatch(count: 1)
         let inFlight = Background { Self.request(server, "POST", "/api/process", body: batch) }
         try Self.waitUntilRunning(server)
         let signalled = ContinuousClock.now
@@ -91,7 +96,12 @@ struct GracefulShutdownTests {
     }
 
     @Test(.enabled(if: available), .timeLimit(.minutes(5)))
-    func workPastTheGraceIsStoppedWith503() throws {
+    func workPastTheGraceIsStoppedWith503() async throws {
+        // Off Swift's cooperative pool: this test blocks on sockets and a process for a minute.
+        try await isolated { try Self.workPastTheGraceIsStoppedWith503Body() }
+    }
+
+    static func workPastTheGraceIsStoppedWith503Body() throws {
         let server = try ServeProcess(arguments: ["--shutdown-grace", "1s"])
         defer { server.stop() }
         let submitted = try #require(Self.request(server, "POST", "/api/jobs", body: try Self.slowBatch(count: 8)))

@@ -8,7 +8,7 @@ import Foundation
 /// tasks, Hummingbird's included) keeps them independent of whatever else the process runs. The
 /// service itself needs no such thing: in production nothing else blocks the pool.
 final class TestServerExecutor: TaskExecutor, @unchecked Sendable {
-    static let shared = TestServerExecutor(threads: 4)
+    static let shared = TestServerExecutor(threads: 8)
 
     private let condition = NSCondition()
     private var jobs: [UnownedJob] = []

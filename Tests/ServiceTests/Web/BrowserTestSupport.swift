@@ -16,9 +16,16 @@ enum BrowserTest {
     static func fixturePhoto(_ name: String) -> URL { Fixtures.url("images/\(name)") }
 
     /// Starts `facerestore serve` (small models) and a headless browser at 1280 × 800, runs `body`,
-    /// then closes both whatever happened.
-    static func withPage<T>(serverArguments: [String] = [], models: URL? = nil,
-                            _ body: (ServeProcess, WebDriverSession) async throws -> T) async throws -> T {
+    /// then closes both whatever happened. Runs on the tests' own threads (`isolated`): in a full
+    /// run Swift's cooperative pool is held by parity tests and real-process tests, and the
+    /// WebDriver client would wait minutes for it.
+    static func withPage<T: Sendable>(serverArguments: [String] = [], models: URL? = nil,
+                                      _ body: @Sendable (ServeProcess, WebDriverSession) async throws -> T) async throws -> T {
+        try await isolated { try await openPage(serverArguments: serverArguments, models: models, body) }
+    }
+
+    private static func openPage<T>(serverArguments: [String], models: URL?,
+                                    _ body: (ServeProcess, WebDriverSession) async throws -> T) async throws -> T {
         guard WebDriverSession.browserInstalled else { throw BrowserTestError.browserMissing }
         let server = try ServeProcess(arguments: serverArguments, models: models)
         defer { server.stop() }

@@ -198,7 +198,7 @@ final class WebDriverSession: @unchecked Sendable {
     private func waitForDriver() async throws {
         // Generous: on a loaded 2-core machine (the whole suite, other builds) a new process can
         // take long to be scheduled; normally it answers within a second.
-        let deadline = ContinuousClock.now + .seconds(90)
+        let deadline = ContinuousClock.now + .seconds(180)
         var last = "no answer"
         while ContinuousClock.now < deadline {
             do {
@@ -284,7 +284,7 @@ enum WebDriverError: Error, CustomStringConvertible {
 
     var description: String {
         switch self {
-        case .driverDidNotStart(let last): "chromedriver did not become ready within 90 s (last: \(last))"
+        case .driverDidNotStart(let last): "chromedriver did not become ready within 180 s (last: \(last))"
         case .noElement(let selector): "no element matches \(selector)"
         case .command(let request, let error, let message): "WebDriver \(request): \(error): \(message)"
         case .timedOut(let what, let page): "timed out waiting for \(what); the page shows:\n\(page)"
