@@ -64,9 +64,10 @@ struct BrowserErrorTests {
             // Another client keeps the only place busy, one request after the other, until stopped.
             let photo = try Data(contentsOf: BrowserTest.fixturePhoto("03.jpg"))
             let busy = BusyClient(baseURL: server.baseURL, photo: photo)
-            let keeper = Task { await busy.run() }
+            // On the tests' own threads, like the rest of the test (the cooperative pool may be held).
+            let keeper = Task(executorPreference: TestServerExecutor.shared) { await busy.run() }
             defer { keeper.cancel() }
-            try await busy.waitUntilRunning(timeout: .seconds(30))
+            try await busy.waitUntilRunning(timeout: .seconds(120))
 
             try await browser.click("#restore-all")
             try await BrowserTest.waitForPhoto(0, in: browser, states: ["retrying", "done", "failed"], timeout: .seconds(30))
