@@ -30,7 +30,9 @@ final class InferenceExecutor: @unchecked Sendable {
         var state = State.queued
         let enqueuedAt = ContinuousClock.now
         let monitor: RestorationMonitor?
-        var body: (() -> Void)?
+        /// Runs the work and returns how to deliver its outcome, which the loop calls once the
+        /// executor's own state says the work is over (so a caller woken by it sees an idle queue).
+        var body: (() -> (() -> Void))?
         var abandon: ((any Error) -> Void)?
         var onStart: ((Duration) -> Void)?
 
@@ -130,7 +132,10 @@ final class InferenceExecutor: @unchecked Sendable {
                               _ work: @escaping @Sendable () throws -> T) throws -> Ticket<T> {
         let job = Job(monitor: monitor)
         let outcome = Promise<T>()
-        job.body = { outcome.fulfill(Result { try work() }) }
+        job.body = {
+            let result = Result { try work() }
+            return { outcome.fulfill(result) }
+        }
         job.abandon = { outcome.fulfill(.failure($0)) }
         job.onStart = onStart
         condition.lock()
@@ -250,12 +255,13 @@ final class InferenceExecutor: @unchecked Sendable {
 
             let start = ContinuousClock.now
             var ran = false
+            var deliver: (() -> Void)?
             if let monitor = job.monitor, let reason = monitor.stopReason {
                 // Stopped (or out of time) while it waited: it does not start.
                 job.abandon?(reason == .cancelled ? CancellationError() : RestorationError.stopped(reason))
             } else {
                 job.onStart?(start - job.enqueuedAt)
-                job.body?()
+                deliver = job.body?()
                 ran = true
             }
             let seconds = (ContinuousClock.now - start).timeInterval
@@ -268,6 +274,7 @@ final class InferenceExecutor: @unchecked Sendable {
             current = nil
             if ran { averageSeconds = 0.7 * averageSeconds + 0.3 * seconds }
             condition.unlock()
+            deliver?()
         }
     }
 }
