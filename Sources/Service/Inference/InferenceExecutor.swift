@@ -150,11 +150,10 @@ final class InferenceExecutor: @unchecked Sendable {
     }
 
     /// Runs `work` on the inference thread and returns its result (`enqueue`, then waits). When the
-    /// calling task is cancelled, queued work leaves the queue (`CancellationError`) and running
-    /// work with a `monitor` stops at its next checkpoint.
-    func run<T: Sendable>(client: String? = nil, monitor: RestorationMonitor? = nil,
-                          _ work: @escaping @Sendable () throws -> T) async throws -> T {
-        let ticket = try enqueue(client: client, monitor: monitor, work)
+    /// calling task is cancelled, queued work leaves the queue (`CancellationError`); started work
+    /// runs to its end.
+    func run<T: Sendable>(client: String? = nil, _ work: @escaping @Sendable () throws -> T) async throws -> T {
+        let ticket = try enqueue(client: client, work)
         return try await withTaskCancellationHandler {
             try await ticket.value()
         } onCancel: {

@@ -13,7 +13,7 @@ final class JobRegistry: @unchecked Sendable {
     /// The job with `id`, unless unknown or expired.
     func job(_ id: String, now: Date = Date()) -> RestorationJob? {
         guard let job = lock.withLock({ jobs[id] }) else { return nil }
-        if let expiry = job.expiry, expiry <= now {
+        if job.hasExpired(at: now) {
             lock.withLock { _ = jobs.removeValue(forKey: id) }
             return nil
         }
@@ -24,7 +24,7 @@ final class JobRegistry: @unchecked Sendable {
     @discardableResult
     func sweep(now: Date = Date()) -> Int {
         lock.withLock {
-            let expired = jobs.values.filter { job in job.expiry.map { $0 <= now } ?? false }.map(\.id)
+            let expired = jobs.values.filter { $0.hasExpired(at: now) }.map(\.id)
             for id in expired { jobs.removeValue(forKey: id) }
             return expired.count
         }
@@ -33,7 +33,7 @@ final class JobRegistry: @unchecked Sendable {
     /// How many jobs are in each state (expired ones not counted), for `/metrics`.
     func counts(now: Date = Date()) -> [RestorationJob.Status: Int] {
         var counts = Dictionary(uniqueKeysWithValues: RestorationJob.Status.allCases.map { ($0, 0) })
-        for job in lock.withLock({ Array(jobs.values) }) where !(job.expiry.map { $0 <= now } ?? false) {
+        for job in lock.withLock({ Array(jobs.values) }) where !job.hasExpired(at: now) {
             counts[job.currentStatus, default: 0] += 1
         }
         return counts

@@ -61,6 +61,11 @@ final class RestorationJob: @unchecked Sendable {
         lock.withLock { finishedAt.map { $0.addingTimeInterval(retention.timeInterval) } }
     }
 
+    /// Whether the job ended longer than `retention` before `now` (then it is no longer reported).
+    func hasExpired(at now: Date) -> Bool {
+        expiry.map { $0 <= now } ?? false
+    }
+
     func snapshot() -> JobSnapshot {
         let ticket = lock.withLock { self.ticket }
         let place = ticket?.place  // asked outside the job's lock: the executor has its own
