@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         // Already in the graph through Hummingbird; named because Service imports them directly.
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -42,11 +43,21 @@ let package = Package(
         .target(name: "Restoration", dependencies: ["Networks", "Imaging", "TensorCore"]),
         // 6. Model files: downloading the official releases (Foundation networking only).
         .target(name: "ModelDownloads", dependencies: ["Restoration"]),
-        // 7. HTTP service (the CodeFormer web API).
+        // 7. The job database a cluster shares (PostgreSQL): queue, leases, results, announcements.
+        .target(
+            name: "JobDatabase",
+            dependencies: [
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // 8. HTTP service (the CodeFormer web API).
         .target(
             name: "Service",
             dependencies: [
-                "Restoration", "Imaging", "TensorCore",
+                "Restoration", "Imaging", "TensorCore", "JobDatabase",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "MultipartKit", package: "multipart-kit"),
@@ -63,7 +74,7 @@ let package = Package(
             // The web page at `/`, compiled into the binary (no files to ship beside it).
             resources: [.embedInCode("Web/Page"), .embedInCode("OpenAPI")]
         ),
-        // 8. CLI.
+        // 9. CLI.
         .executableTarget(
             name: "FaceRestoreCLI",
             dependencies: [
@@ -80,6 +91,7 @@ let package = Package(
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
         .testTarget(name: "NetworksTests", dependencies: ["Networks", "Checkpoints", "TestSupport"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "CSPNG", "TestSupport"]),
+        .testTarget(name: "JobDatabaseTests", dependencies: ["JobDatabase", "TestSupport"]),
         .testTarget(name: "RestorationTests", dependencies: ["Restoration", "Networks", "Imaging", "TestSupport"]),
         // Runs the built `facerestore` executable; the dependency makes `swift test` build it first.
         .testTarget(name: "FaceRestoreCLITests", dependencies: ["FaceRestoreCLI", "Imaging", "TestSupport"]),

@@ -7,7 +7,9 @@
 #                                            Chromium and its WebDriver, for the web page's tests;
 #                                            openapi-spec-validator and schemathesis (PyPI, in a
 #                                            virtualenv), for the OpenAPI tests; promtool (Debian's
-#                                            prometheus), for the metrics tests)
+#                                            prometheus), for the metrics tests; PostgreSQL and
+#                                            nginx, for the cluster tests, which start their own
+#                                            servers on loopback; no system service is used)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,7 +25,7 @@ done
 
 packages=(libdnnl-dev libopenblas-dev libturbojpeg0-dev libspng-dev libwebp-dev libcurl4 pkg-config)
 if $test_tools; then
-    packages+=(chromium chromium-driver python3 python3-venv prometheus)
+    packages+=(chromium chromium-driver python3 python3-venv prometheus postgresql nginx-light)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -11,6 +11,6 @@ struct FaceRestore: AsyncParsableCommand {
             NTU S-Lab License 1.0 (non-commercial use only).
             """,
         version: ServiceInfo.version,
-        subcommands: [RestoreCommand.self, UpscaleCommand.self, BenchCommand.self, ServeCommand.self, ModelsCommand.self]
+        subcommands: [RestoreCommand.self, UpscaleCommand.self, BenchCommand.self, ServeCommand.self, WorkerCommand.self, ModelsCommand.self]
     )
 }

@@ -1,51 +1,81 @@
 import Foundation
 import Hummingbird
+import JobDatabase
 import Logging
 import NIOCore
 import Restoration
 import ServiceLifecycle
 
 /// The CodeFormer web API (`../shared/API.md`) as a Hummingbird application: the routes, CORS and
-/// error JSON on all of them, the inference thread and the results folder with its sweeper, the
-/// jobs, readiness and the drain on shutdown.
+/// error JSON on all of them, the back end (this process's inference thread, jobs and results
+/// folder; or, with `--store`, a cluster's PostgreSQL database, with a worker here unless
+/// `--no-inference`), readiness and the drain on shutdown.
 public final class FaceRestoreService: Sendable {
     public let configuration: ServiceConfiguration
-    let restorer: any PhotoRestorer
+    /// nil: this replica runs no restorations (`--no-inference`).
+    let restorer: (any PhotoRestorer)?
     let executor: InferenceExecutor
-    let store: ResultStore
     let uploads: UploadBudget
-    let jobs = JobRegistry()
     let readiness = ServiceReadiness()
     /// The Prometheus metrics of this service (`GET /metrics`).
     let metrics = ServiceMetrics()
+    let backend: any RestorationBackend
+    let logger: Logger
+    /// Without `--store`: the results folder and the jobs in memory.
+    let store: ResultStore?
+    let jobs = JobRegistry()
+    /// With `--store`: the database and its announcements.
+    let cluster: (database: JobDatabase, notifications: JobNotifications)?
 
     /// The service over models loaded once at start-up (`FaceRestorationModels.load`); missing
-    /// models do not stop it, requests that need them get 503.
-    public convenience init(configuration: ServiceConfiguration, models: FaceRestorationModels) throws {
-        try self.init(configuration: configuration, restorer: PipelineRestorer(models: models))
+    /// models do not stop it, requests that need them get 503. nil models: a cluster replica that
+    /// runs no restorations (`--store … --no-inference`).
+    public convenience init(configuration: ServiceConfiguration, models: FaceRestorationModels?,
+                            logger: Logger = Logger(label: "facerestore")) throws {
+        try self.init(configuration: configuration, restorer: models.map { PipelineRestorer(models: $0) }, logger: logger)
     }
 
-    init(configuration: ServiceConfiguration, restorer: any PhotoRestorer) throws {
+    init(configuration: ServiceConfiguration, restorer: (any PhotoRestorer)?, logger: Logger = Logger(label: "facerestore")) throws {
         self.configuration = configuration
         self.restorer = restorer
-        self.store = try ResultStore(directory: configuration.resultsDirectory, retention: configuration.retention)
+        self.logger = logger
         self.executor = InferenceExecutor(queueDepth: configuration.queueDepth, threads: configuration.threads)
         self.uploads = UploadBudget(capacity: configuration.maxBufferedUploadBytes)
-        let jobs = self.jobs
-        metrics.jobCounts = { Dictionary(uniqueKeysWithValues: jobs.counts().map { ($0.key.rawValue, $0.value) }) }
+        if let location = configuration.store {
+            let database = JobDatabase(location: location, logger: logger.with(["component": "database"]))
+            let notifications = JobNotifications(database: database)
+            cluster = (database, notifications)
+            store = nil
+            backend = ClusterBackend(database: database, notifications: notifications, configuration: configuration,
+                                     workers: ClusterWorkerDirectory(database: database, window: max(.seconds(10), configuration.lease * 2)),
+                                     logger: logger)
+        } else {
+            let store = try ResultStore(directory: configuration.resultsDirectory, retention: configuration.retention)
+            self.store = store
+            cluster = nil
+            let queue = RestorationQueue(executor: executor, restorer: restorer ?? UnavailableRestorer(), store: store, metrics: metrics)
+            backend = LocalBackend(queue: queue, jobs: jobs, retention: configuration.retention, logger: logger)
+        }
     }
 
-    /// Where results are written, symlinks resolved.
-    public var resultsPath: String { store.directory.path }
+    /// Where results are kept: the results folder (symlinks resolved), or the cluster's database.
+    public var resultsPath: String { store?.directory.path ?? "the job database" }
 
-    /// Model file name to state (loaded, missing, unusable), as `/api/health` reports it.
-    public var modelStates: [String: String] { restorer.inventory.states.mapValues(\.rawValue) }
+    /// Model file name to state (loaded, missing, unusable), as `/api/health` reports it; empty for
+    /// a replica that runs no restorations.
+    public var modelStates: [String: String] { restorer?.inventory.states.mapValues(\.rawValue) ?? [:] }
+
+    /// Model file name to state for `models`, as a worker reports them at start-up.
+    public static func modelStates(of models: FaceRestorationModels) -> [String: String] {
+        ModelInventory(models).states.mapValues(\.rawValue)
+    }
 
     /// Builds the networks' kernels on the inference thread before a request needs them (the first
     /// request is then as fast as the rest); requests arriving meanwhile queue behind it as usual.
     public func warmUp() async throws {
-        let restorer = self.restorer
-        try await executor.run { restorer.warmUp() }
+        if let restorer {
+            try await executor.run { restorer.warmUp() }
+        }
         readiness.markWarmedUp()
     }
 
@@ -60,26 +90,24 @@ public final class FaceRestoreService: Sendable {
         router.add(middleware: CORSMiddleware())
         router.add(middleware: ErrorResponseMiddleware())
 
-        let intake = RestorationIntake(configuration: configuration, restorer: restorer, executor: executor, uploads: uploads,
-                                       readiness: readiness)
-        let queue = RestorationQueue(executor: executor, restorer: restorer, store: store, metrics: metrics)
-        let process = ProcessRoute(intake: intake, queue: queue, timeout: configuration.requestTimeout)
-        let jobRoutes = JobsRoute(intake: intake, queue: queue, jobs: jobs, store: store, retention: configuration.retention,
-                                  timeout: configuration.jobTimeout) { [metrics] in metrics.jobFinished(state: $0.rawValue) }
-        let health = HealthRoute(restorer: restorer, executor: executor, store: store,
-                                limits: ServiceLimits(configuration))
-        let ready = ReadyRoute(readiness: readiness, inventory: restorer.inventory)
-        let results = StaticResultsRoute(store: store)
+        let intake = RestorationIntake(configuration: configuration, backend: backend, uploads: uploads, readiness: readiness)
+        let process = ProcessRoute(intake: intake, backend: backend, timeout: configuration.requestTimeout)
+        let jobRoutes = JobsRoute(intake: intake, backend: backend, timeout: configuration.jobTimeout)
+        let health = HealthRoute(backend: backend, limits: ServiceLimits(configuration))
+        var databaseAnswers: (@Sendable () async -> Bool)? = nil
+        if let database = cluster?.database { databaseAnswers = { await database.isReady() } }
+        let ready = ReadyRoute(readiness: readiness, backend: backend, databaseAnswers: databaseAnswers)
+        let results = StaticResultsRoute(backend: backend, retention: configuration.retention)
         router.post("/api/process") { request, context in try await process.handle(request, context: context) }
         router.post("/api/jobs") { request, context in try await jobRoutes.submit(request, context: context) }
-        router.get("/api/jobs/{id}") { request, context in try jobRoutes.show(request, context: context) }
-        router.delete("/api/jobs/{id}") { request, context in try jobRoutes.cancel(request, context: context) }
-        router.get("/api/jobs/{id}/events") { request, context in try jobRoutes.events(request, context: context) }
-        router.get("/api/health") { request, context in health.handle(request, context: context) }
-        router.get("/api/ready") { request, context in ready.handle(request, context: context) }
-        router.get("/static/results/{filename}") { request, context in try results.handle(request, context: context) }
-        let metricsRoute = MetricsRoute(metrics: metrics, restorer: restorer, executor: executor, store: store)
-        router.get("/metrics") { request, context in metricsRoute.handle(request, context: context) }
+        router.get("/api/jobs/{id}") { request, context in try await jobRoutes.show(request, context: context) }
+        router.delete("/api/jobs/{id}") { request, context in try await jobRoutes.cancel(request, context: context) }
+        router.get("/api/jobs/{id}/events") { request, context in try await jobRoutes.events(request, context: context) }
+        router.get("/api/health") { request, context in await health.handle(request, context: context) }
+        router.get("/api/ready") { request, context in await ready.handle(request, context: context) }
+        router.get("/static/results/{filename}") { request, context in try await results.handle(request, context: context) }
+        let metricsRoute = MetricsRoute(metrics: metrics, backend: backend)
+        router.get("/metrics") { request, context in await metricsRoute.handle(request, context: context) }
         refuseOtherMethods(router, path: "/api/process", allowed: [.post])
         refuseOtherMethods(router, path: "/api/jobs", allowed: [.post])
         refuseOtherMethods(router, path: "/api/jobs/{id}", allowed: [.get, .delete])
@@ -106,7 +134,9 @@ public final class FaceRestoreService: Sendable {
         }
     }
 
-    /// The application: bound to the configured host and port, with the sweeper as a service.
+    /// The application: bound to the configured host and port, with the background services of the
+    /// back end (the results sweeper; or the database client, its announcements, its upkeep and,
+    /// unless `--no-inference`, a worker).
     public func makeApplication(logger: Logger, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in })
         -> some ApplicationProtocol {
         let maxBodyBytes = configuration.maxBodyBytes
@@ -114,10 +144,24 @@ public final class FaceRestoreService: Sendable {
             router: makeRouter(),
             server: .guardedHTTP1(limits: configuration.connectionLimits) { [ExpectContinueHandler(maxBodyBytes: maxBodyBytes)] },
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "facerestore"),
-            services: [ResultSweeper(store: store, jobs: jobs, logger: logger)],
+            services: backgroundServices(logger: logger),
             onServerRunning: onServerRunning,
             logger: logger
         )
+    }
+
+    private func backgroundServices(logger: Logger) -> [any Service] {
+        guard let cluster else {
+            return store.map { [ResultSweeper(store: $0, jobs: jobs, logger: logger)] } ?? []
+        }
+        var services: [any Service] = [cluster.database, cluster.notifications,
+                                       ClusterUpkeep(database: cluster.database, lease: configuration.lease, logger: logger)]
+        if let restorer, !configuration.noInference {
+            services.append(ClusterWorker(database: cluster.database, notifications: cluster.notifications, restorer: restorer,
+                                          executor: executor, metrics: metrics, lease: configuration.lease,
+                                          shutdownGrace: configuration.shutdownGrace, logger: logger) { [readiness] in !readiness.isDraining })
+        }
+        return services
     }
 
     /// Runs the application until SIGTERM or SIGINT, then drains (`GracefulDrain`: no new work,

@@ -44,6 +44,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: help(.precision)) var precision: String?
     @Option(help: help(.reduceUpscaleAbove)) var reduceUpscaleAbove: String?
     @Option(help: help(.noUpscaleAbove)) var noUpscaleAbove: String?
+    @Option(help: help(.store)) var store: String?
+    @Flag(name: .customLong("no-inference"), help: ArgumentHelp(ServiceSetting.noInference.help)) var noInference = false
+    @Option(help: help(.lease)) var lease: String?
+    @Option(help: help(.maxAttempts)) var maxAttempts: String?
 
     private static func help(_ setting: ServiceSetting) -> ArgumentHelp {
         ArgumentHelp(setting.help, valueName: setting.valueName)
@@ -59,6 +63,7 @@ struct ServeCommand: AsyncParsableCommand {
             .requestTimeout: requestTimeout, .jobTimeout: jobTimeout, .shutdownGrace: shutdownGrace,
             .threads: threads, .detector: detector, .precision: precision,
             .reduceUpscaleAbove: reduceUpscaleAbove, .noUpscaleAbove: noUpscaleAbove,
+            .store: store, .noInference: noInference ? "true" : nil, .lease: lease, .maxAttempts: maxAttempts,
         ]
         return values.compactMapValues { $0 }
     }
@@ -75,14 +80,16 @@ struct ServeCommand: AsyncParsableCommand {
 
         let files = configuration.modelFiles()
         let start = ContinuousClock.now
-        let models = FaceRestorationModels.load(from: files, detector: configuration.detector, precision: configuration.precision)
+        // A cluster replica without inference loads no models: the workers have them.
+        let models = configuration.noInference
+            ? nil : FaceRestorationModels.load(from: files, detector: configuration.detector, precision: configuration.precision)
         let loadTime = ContinuousClock.now - start
         func seconds(_ duration: Duration) -> String {
             String(format: "%.1f", Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
         }
         let service: FaceRestoreService
         do {
-            service = try FaceRestoreService(configuration: configuration, models: models)
+            service = try FaceRestoreService(configuration: configuration, models: models, logger: logger)
         } catch let error as ConfigurationError {
             throw ValidationError(error.description)
         }
@@ -90,16 +97,20 @@ struct ServeCommand: AsyncParsableCommand {
 
         say("facerestore \(ServiceInfo.version): CodeFormer web API")
         for line in configuration.summary(models: files, resultsPath: service.resultsPath) { say("  " + line) }
-        say("  model files (loaded in \(seconds(loadTime)) s):")
-        for (file, state) in service.modelStates.sorted(by: { $0.key < $1.key }) {
-            say("    \(file): \(state)")
-        }
-        for (model, problem) in models.problems.sorted(by: { $0.key.rawValue < $1.key.rawValue })
-            where service.modelStates[model.fileName] != nil && service.modelStates[model.fileName] != "missing" {
-            say("    \(model.fileName): \(problem)")
-        }
-        if service.modelStates.values.contains(where: { $0 != "loaded" }) {
-            say("    requests that need a model that is not loaded get 503; install with: facerestore models download")
+        if let models {
+            say("  model files (loaded in \(seconds(loadTime)) s):")
+            for (file, state) in service.modelStates.sorted(by: { $0.key < $1.key }) {
+                say("    \(file): \(state)")
+            }
+            for (model, problem) in models.problems.sorted(by: { $0.key.rawValue < $1.key.rawValue })
+                where service.modelStates[model.fileName] != nil && service.modelStates[model.fileName] != "missing" {
+                say("    \(model.fileName): \(problem)")
+            }
+            if service.modelStates.values.contains(where: { $0 != "loaded" }) {
+                say("    requests that need a model that is not loaded get 503; install with: facerestore models download")
+            }
+        } else {
+            say("  model files: none loaded here (--no-inference); the workers' models count")
         }
         say("  CodeFormer's weights are under the NTU S-Lab License 1.0: non-commercial use only.")
 

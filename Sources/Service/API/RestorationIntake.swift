@@ -13,8 +13,7 @@ import Restoration
 /// (413), missing models (503). What passes is a batch ready for the inference queue.
 struct RestorationIntake: Sendable {
     let configuration: ServiceConfiguration
-    let restorer: any PhotoRestorer
-    let executor: InferenceExecutor
+    let backend: any RestorationBackend
     let uploads: UploadBudget
     let readiness: ServiceReadiness
 
@@ -44,12 +43,14 @@ struct RestorationIntake: Sendable {
         if readiness.isDraining { throw ServiceError.shuttingDown }
         let kind = try ProcessRequestParser.kind(of: request.headers[.contentType])
         // A full queue is refused before the upload is read; `executor.enqueue` checks again.
-        if let seconds = executor.retryAfterIfFull(client: context.client) { throw ServiceError.atCapacity(retryAfterSeconds: seconds) }
+        if let seconds = try await backend.retryAfterIfFull(client: context.client) {
+            throw ServiceError.atCapacity(retryAfterSeconds: seconds)
+        }
         let limit = configuration.maxBodyBytes
         let declared = request.headers[.contentLength].flatMap { Int($0) }
         if let declared, declared > limit { throw ServiceError.bodyTooLarge(limit: limit) }
         guard let reservation = uploads.reserve(declared ?? limit) else {
-            throw ServiceError.uploadsAtCapacity(retryAfterSeconds: executor.secondsUntilNextSlot)
+            throw ServiceError.uploadsAtCapacity(retryAfterSeconds: await backend.secondsUntilNextSlot())
         }
         do {
             let body = try await collectBody(request)
@@ -59,7 +60,7 @@ struct RestorationIntake: Sendable {
             let parameters = try ProcessParameters(parsed.parameters)
             let options = parameters.restorationOptions(limits: configuration.restorationLimits, maxFaces: configuration.maxFaces)
             for index in parsed.images.indices {
-                try check(parsed.images[index], label: parser.label(index, of: parsed.images), options: options)
+                try await check(parsed.images[index], label: parser.label(index, of: parsed.images), options: options)
             }
             let batch = BatchRestoration(images: parsed.images, options: options, maxPixels: configuration.maxPixels,
                                          fileNames: parsed.images.map { _ in ResultStore.newFileName() },
@@ -74,7 +75,7 @@ struct RestorationIntake: Sendable {
 
     /// One image's header against the pixel limits, the sizes its restoration would make, and the
     /// models it needs.
-    private func check(_ image: InputImage, label: ImageLabel, options: RestorationOptions) throws {
+    private func check(_ image: InputImage, label: ImageLabel, options: RestorationOptions) async throws {
         let header: (format: ImageFormat, width: Int, height: Int)
         do {
             header = try ImageDecoder.probe(image.data)
@@ -94,7 +95,7 @@ struct RestorationIntake: Sendable {
         } catch let error as RestorationError {
             throw ServiceError.workTooLarge(label, reason: error.description)
         }
-        if let (file, state) = restorer.inventory.firstUnavailable(for: applied) {
+        if let (file, state) = try await backend.firstUnavailable(for: applied) {
             throw ModelInventory.unavailableError(file: file, state: state)
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import JobDatabase
 import Restoration
 import TensorCore
 
@@ -34,6 +35,14 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var jobTimeout: Duration = .seconds(3600)
     /// After SIGTERM or SIGINT, how long queued and running work may take to finish.
     public var shutdownGrace: Duration = .seconds(30)
+    /// The cluster's job database; nil: this process's own queue and results folder.
+    public var store: DatabaseLocation?
+    /// With a store: serve HTTP only, and leave restorations to workers.
+    public var noInference = false
+    /// With a store: how long a worker's claim on a job lasts without renewal.
+    public var lease: Duration = .seconds(30)
+    /// With a store: how many workers may start a job before it fails for good.
+    public var maxAttempts = 3
 
     public init() {}
 
@@ -65,6 +74,11 @@ public struct ServiceConfiguration: Sendable, Equatable {
                 continue
             }
             try configuration.apply(setting, raw, source: source)
+        }
+        if configuration.noInference && configuration.store == nil {
+            let source = flags[.noInference] != nil ? ServiceSetting.noInference.flag : ServiceSetting.noInference.environmentVariable
+            throw ConfigurationError.invalid(source: source, value: "true",
+                                             expected: "it only with --store (a replica without inference needs workers sharing a database)")
         }
         return configuration
     }
@@ -159,6 +173,25 @@ public struct ServiceConfiguration: Sendable, Equatable {
                 throw invalid(ComputePrecision.allCases.map(\.rawValue).joined(separator: ", "))
             }
             precision = choice
+        case .store:
+            do {
+                store = try DatabaseLocation(value)
+            } catch {
+                throw invalid("a PostgreSQL URL such as postgres://facerestore:secret@db:5432/facerestore (\(error))")
+            }
+        case .noInference:
+            switch value.lowercased() {
+            case "true", "1", "yes", "on": noInference = true
+            case "false", "0", "no", "off": noInference = false
+            default: throw invalid("true or false")
+            }
+        case .lease:
+            guard let duration = DurationText.parse(value), duration >= .milliseconds(100) else {
+                throw invalid("a duration of at least 0.1s, such as 30s or 2m")
+            }
+            lease = duration
+        case .maxAttempts:
+            maxAttempts = try integer(1...100, "a count from 1 to 100")
         case .reduceUpscaleAbove:
             largeImageLimits.reduceToTwoAbove = try pixelRule()
         case .noUpscaleAbove:
@@ -182,6 +215,7 @@ public struct ServiceConfiguration: Sendable, Equatable {
             "detector      \(detector.rawValue)",
             "precision     \(precision.rawValue)\(precision == .bfloat16 && !Conv2d.bfloat16Supported ? " (no bfloat16 kernels on this CPU: float32)" : "")",
             "large images  upscale 4 -> 2 above \(rule(largeImageLimits.reduceToTwoAbove)), -> 1 above \(rule(largeImageLimits.reduceToOneAbove))",
+            "store         " + (store.map { "\($0) (jobs and results shared by the cluster; lease \(DurationText.describe(lease)), \(maxAttempts) attempts)" + (noInference ? "; no inference here: workers run the restorations" : "; this process also runs restorations") } ?? "this process (queue in memory, results in the folder above)"),
         ]
     }
 }

@@ -27,6 +27,10 @@ public enum ServiceSetting: String, CaseIterable, Sendable {
     case precision
     case reduceUpscaleAbove
     case noUpscaleAbove
+    case store
+    case noInference
+    case lease
+    case maxAttempts
 
     /// The long flag, e.g. `--public-url`.
     public var flag: String { "--" + kebabName }
@@ -63,6 +67,10 @@ public enum ServiceSetting: String, CaseIterable, Sendable {
         case .detector: "choice"
         case .precision: "float32|bfloat16"
         case .reduceUpscaleAbove, .noUpscaleAbove: "pixels"
+        case .store: "url"
+        case .noInference: "true|false"
+        case .lease: "duration"
+        case .maxAttempts: "count"
         }
     }
 
@@ -95,6 +103,10 @@ public enum ServiceSetting: String, CaseIterable, Sendable {
         case .precision: defaults.precision.rawValue
         case .reduceUpscaleAbove: defaults.largeImageLimits.reduceToTwoAbove.map(String.init) ?? "off"
         case .noUpscaleAbove: defaults.largeImageLimits.reduceToOneAbove.map(String.init) ?? "off"
+        case .store: "none"
+        case .noInference: "false"
+        case .lease: DurationText.describe(defaults.lease)
+        case .maxAttempts: String(defaults.maxAttempts)
         }
     }
 
@@ -126,6 +138,10 @@ public enum ServiceSetting: String, CaseIterable, Sendable {
         case .precision: "Convolution arithmetic: float32 (matches the official models) or bfloat16 (opt-in, faster on CPUs with AVX-512 BF16, slightly different faces; float32 where unsupported)."
         case .reduceUpscaleAbove: "Longer side (px) above which upscale 4 is lowered to 2; 0 turns the rule off."
         case .noUpscaleAbove: "Longer side (px) above which upscale becomes 1 and Real-ESRGAN is off; 0 turns the rule off."
+        case .store: "A PostgreSQL database (postgres://user:password@host:5432/db?sslmode=disable|prefer|require) shared by a cluster of replicas and workers: the job queue and the results live there instead of in this process and the results folder."
+        case .noInference: "With --store: only serve HTTP; leave restorations to `facerestore worker` processes (no models are loaded)."
+        case .lease: "With --store: how long a worker's claim on a job lasts without renewal; a worker that dies loses its jobs after this."
+        case .maxAttempts: "With --store: how many workers may start a job (each that dies costs one) before it fails for good."
         }
     }
 

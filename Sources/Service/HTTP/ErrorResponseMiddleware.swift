@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import JobDatabase
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -55,6 +56,8 @@ struct ErrorResponseMiddleware<Context: RequestContext>: RouterMiddleware {
             return .requestTimeout("the request body stopped arriving, or arrived too slowly")
         case ConnectionGuard.Interruption.shuttingDown:
             return .shuttingDown
+        case is DatabaseError:
+            return .databaseUnavailable(retryAfterSeconds: 5)
         case let error as HTTPParserError:
             return .malformedRequest("the request body is not valid HTTP framing (\(error))")
         case is ChannelError, is IOError:

@@ -48,6 +48,14 @@ public enum ServiceError: Error, Equatable, Sendable {
     case shuttingDown
     /// The server's shutdown grace ran out before this work finished, so it was stopped.
     case stoppedByShutdown
+    /// The cluster's job database (`--store`) did not answer; nothing was queued or changed.
+    case databaseUnavailable(retryAfterSeconds: Int)
+    // Errors of a cluster's jobs, recorded by the worker that ran them
+    /// An error a worker recorded for a job (one of the cases here, made on that worker), relayed as it was.
+    case relayed(statusCode: Int, message: String)
+    /// Every worker that started the job stopped before finishing it (killed, crashed, cut off from
+    /// the database), `attempts` times; it is not tried again.
+    case workersLost(attempts: Int)
     // 507: results could not be written (disk full, read-only, ...); `reason` names the cause
     case resultsNotStored(reason: String)
     // 504: the work took longer than allowed and was stopped at its next face or tile
@@ -71,7 +79,10 @@ public enum ServiceError: Error, Equatable, Sendable {
         case .httpVersionNotSupported: HTTPResponse.Status(code: 505, reasonPhrase: "HTTP Version Not Supported")
         case .bodyTooLarge, .imageTooLarge, .tooManyPixels, .workTooLarge, .batchTooLarge: .contentTooLarge
         case .unsupportedContentType: .unsupportedMediaType
-        case .modelMissing, .modelUnusable, .atCapacity, .uploadsAtCapacity, .shuttingDown, .stoppedByShutdown: .serviceUnavailable
+        case .modelMissing, .modelUnusable, .atCapacity, .uploadsAtCapacity, .shuttingDown, .stoppedByShutdown, .databaseUnavailable:
+            .serviceUnavailable
+        case .relayed(let code, _): HTTPResponse.Status(code: code)
+        case .workersLost: .internalServerError
         case .resultsNotStored: .insufficientStorage
         case .requestDeadlineExceeded, .jobDeadlineExceeded: .gatewayTimeout
         case .internalError: .internalServerError
@@ -134,6 +145,12 @@ public enum ServiceError: Error, Equatable, Sendable {
             "the service is shutting down and takes no new work; retry on another replica or after it restarts"
         case .stoppedByShutdown:
             "the service is shutting down and stopped this restoration before it finished; retry on another replica or after it restarts"
+        case .databaseUnavailable(let seconds):
+            "the service's job database is not reachable; nothing was queued or changed; retry in \(seconds) s"
+        case .relayed(_, let message):
+            message
+        case .workersLost(let attempts):
+            "the restoration was started \(attempts) time\(attempts == 1 ? "" : "s") and each time its worker stopped before it finished (killed, crashed or cut off from the database); it is not tried again"
         case .resultsNotStored(let reason):
             "the server could not store the result: \(reason); nothing was kept, retry later"
         case .requestDeadlineExceeded(let seconds):
@@ -150,6 +167,7 @@ public enum ServiceError: Error, Equatable, Sendable {
         switch self {
         case .atCapacity(let seconds), .uploadsAtCapacity(let seconds): [.retryAfter: String(seconds)]
         case .shuttingDown, .stoppedByShutdown: [.retryAfter: String(5)]
+        case .databaseUnavailable(let seconds): [.retryAfter: String(seconds)]
         case .methodNotAllowed(_, _, let allowed): [.allow: allowed.joined(separator: ", ")]
         default: [:]
         }

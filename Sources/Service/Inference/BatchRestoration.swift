@@ -22,8 +22,27 @@ struct BatchRestoration: Sendable {
         var timings: StageTimings
     }
 
-    /// Restores the batch, reporting to `monitor` and stopping when it says so.
+    /// The restored images, encoded, with the names they are stored under.
+    struct Restored: Sendable {
+        var outputs: [Output]
+        var files: [(name: String, data: Data)]
+    }
+
+    /// Restores the batch and stores it in the results folder, reporting to `monitor` and stopping
+    /// when it says so.
     func run(restorer: any PhotoRestorer, store: ResultStore, monitor: RestorationMonitor = RestorationMonitor()) throws -> [Output] {
+        let restored = try restore(restorer: restorer, monitor: monitor)
+        do {
+            try store.writeAll(restored.files)
+        } catch let error as ResultStoreError {
+            throw error.serviceError
+        }
+        return restored.outputs
+    }
+
+    /// Restores the batch without storing it (`run` stores into the folder; a cluster's worker into
+    /// the database); the monitor is at the `store` stage when this returns.
+    func restore(restorer: any PhotoRestorer, monitor: RestorationMonitor = RestorationMonitor()) throws -> Restored {
         // A lone image is decoded once; a batch is decoded twice (checked up front, then again
         // one at a time) so that only one decoded image is held at once.
         var decodedSingle: Image? = nil
@@ -52,12 +71,7 @@ struct BatchRestoration: Sendable {
                                   timings: result.timings))
         }
         try monitor.begin(.store, image: images.count, of: images.count)
-        do {
-            try store.writeAll(files)
-        } catch let error as ResultStoreError {
-            throw error.serviceError
-        }
-        return outputs
+        return Restored(outputs: outputs, files: files)
     }
 
     private func label(_ index: Int) -> ImageLabel {

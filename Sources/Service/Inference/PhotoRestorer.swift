@@ -36,3 +36,15 @@ struct PipelineRestorer: PhotoRestorer {
         pipeline.models.warmUp()
     }
 }
+
+/// What a service without models answers with (it never gets work: its requests are refused by the
+/// inventory first): every model missing.
+struct UnavailableRestorer: PhotoRestorer {
+    let inventory = ModelInventory(
+        states: [ModelFiles.Model.codeformer, .detectionResNet50, .parsing, .realesrganX2plus].reduce(into: [:]) { $0[$1.fileName] = .missing },
+        detectorFile: ModelFiles.Model.detectionResNet50.fileName)
+
+    func restore(_ image: Image, options: RestorationOptions, monitor: RestorationMonitor) throws -> RestorationResult {
+        throw ServiceError.modelMissing(file: ModelFiles.Model.codeformer.fileName)
+    }
+}

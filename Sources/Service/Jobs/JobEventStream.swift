@@ -7,8 +7,18 @@ import NIOCore
 /// waits, its place in the queue is checked every second and sent when it moves; a comment line
 /// every 15 s keeps proxies from closing a quiet stream.
 struct JobEventStream: Sendable {
-    let job: RestorationJob
+    /// The job's snapshots as it changes (`RestorationBackend.watchJob`).
+    let snapshots: AsyncStream<JobSnapshot>
+    /// The job now, for its place in the queue.
+    let current: @Sendable () async -> JobSnapshot?
     var keepAliveInterval: Duration = .seconds(15)
+
+    init(snapshots: AsyncStream<JobSnapshot>, keepAliveInterval: Duration = .seconds(15),
+         current: @escaping @Sendable () async -> JobSnapshot?) {
+        self.snapshots = snapshots
+        self.keepAliveInterval = keepAliveInterval
+        self.current = current
+    }
 
     private enum Event: Sendable {
         case snapshot(JobSnapshot)
@@ -17,11 +27,11 @@ struct JobEventStream: Sendable {
 
     func write(to writer: inout any ResponseBodyWriter) async throws {
         let (events, continuation) = AsyncStream.makeStream(of: Event.self)
-        let job = self.job
+        let snapshots = self.snapshots
         // Child tasks (not unstructured ones): they run wherever this task is allowed to run.
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                for await snapshot in job.watch() { continuation.yield(.snapshot(snapshot)) }
+                for await snapshot in snapshots { continuation.yield(.snapshot(snapshot)) }
                 continuation.finish()
             }
             group.addTask {
@@ -52,8 +62,7 @@ struct JobEventStream: Sendable {
                     return
                 }
             case .tick:
-                let snapshot = job.snapshot()
-                if snapshot.status == .queued, let place = snapshot.queuePosition, place != lastPlace {
+                if let snapshot = await current(), snapshot.status == .queued, let place = snapshot.queuePosition, place != lastPlace {
                     lastPlace = place
                     sequence += 1
                     try await writer.write(ByteBuffer(string: Self.format(snapshot, id: sequence)))

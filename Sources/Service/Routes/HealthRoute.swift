@@ -1,15 +1,14 @@
 import Hummingbird
 
-/// `GET /api/health`: answers from memory, never waiting on the inference thread, so it stays fast
-/// while a restoration runs.
+/// `GET /api/health`: never waits on the inference thread, so it stays fast while a restoration
+/// runs (in a cluster it asks the database, within its operation timeout).
 struct HealthRoute: Sendable {
-    let restorer: any PhotoRestorer
-    let executor: InferenceExecutor
-    let store: ResultStore
+    let backend: any RestorationBackend
     let limits: ServiceLimits
 
-    func handle(_ request: Request, context: some RequestContext) -> Response {
-        JSONResponse.make(HealthResponse(version: ServiceInfo.version, models: restorer.inventory.states, queue: executor.status,
-                                         results: store.health, limits: limits))
+    func handle(_ request: Request, context: some RequestContext) async -> Response {
+        let state = await backend.scrapeState()
+        return JSONResponse.make(HealthResponse(version: ServiceInfo.version, models: state.models.states, queue: state.queue,
+                                                results: state.results, limits: limits))
     }
 }

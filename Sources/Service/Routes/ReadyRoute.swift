@@ -7,20 +7,23 @@ import Restoration
 /// the contract has it.
 struct ReadyRoute: Sendable {
     let readiness: ServiceReadiness
-    let inventory: ModelInventory
+    let backend: any RestorationBackend
+    /// In a cluster: whether the job database answers now.
+    var databaseAnswers: (@Sendable () async -> Bool)?
 
-    func handle(_ request: Request, context: some RequestContext) -> Response {
-        guard let reason = notReadyReason else {
+    func handle(_ request: Request, context: some RequestContext) async -> Response {
+        guard let reason = await notReadyReason() else {
             return JSONResponse.make(JSONDocument.object([("status", .string("ready"))]))
         }
         return JSONResponse.make(JSONDocument.object([("status", .string("not_ready")), ("reason", .string(reason))]),
                                  status: .serviceUnavailable, headers: [.retryAfter: "5"])
     }
 
-    var notReadyReason: String? {
+    func notReadyReason() async -> String? {
         if readiness.isDraining { return "draining: the server is shutting down" }
+        if let databaseAnswers, !(await databaseAnswers()) { return "the job database does not answer" }
         // The default request (detection, CodeFormer, ParseNet); Real-ESRGAN is needed only on request.
-        if let (file, state) = inventory.firstUnavailable(for: RestorationOptions()) {
+        if let (file, state) = try? await backend.firstUnavailable(for: RestorationOptions()) {
             return "model file \(file) is \(state.rawValue)"
         }
         if !readiness.isWarmedUp { return "warming up" }

@@ -4,4 +4,8 @@ struct ScrapeState: Sendable {
     var queue: InferenceExecutor.Status
     var results: ResultStoreHealth
     var models: ModelInventory
+    /// Restorations running now: 0 or 1 in one process, any number in a cluster.
+    var runningJobs: Int
+    /// Jobs by state (`ServiceMetrics.jobStates`), those not yet expired.
+    var jobCounts: [String: Int]
 }

@@ -26,7 +26,6 @@ final class ServiceMetrics: @unchecked Sendable {
     private let facesRestoredCounter: CoreMetrics.Counter
 
     private let lock = NSLock()
-    private var jobCountsProvider: @Sendable () -> [String: Int] = { [:] }
     /// The `state` label each model file's gauge carries now, so a change replaces the series.
     private var modelStateLabels: [String: String] = [:]
 
@@ -82,12 +81,6 @@ final class ServiceMetrics: @unchecked Sendable {
         CoreMetrics.Counter(label: MetricFamily.jobsFinished.name, dimensions: [("state", state)], factory: factory).increment()
     }
 
-    /// The number of jobs in each state (`jobStates`), asked at every scrape; none by default.
-    var jobCounts: @Sendable () -> [String: Int] {
-        get { lock.withLock { jobCountsProvider } }
-        set { lock.withLock { jobCountsProvider = newValue } }
-    }
-
     /// A duration into a histogram; negative and non-finite values (a clock step) are dropped.
     private func recordDuration(_ seconds: Double, in timer: CoreMetrics.Timer) {
         guard seconds.isFinite, seconds >= 0 else { return }
@@ -104,10 +97,10 @@ final class ServiceMetrics: @unchecked Sendable {
 
     private func refreshGauges(_ state: ScrapeState) {
         gauge(.queueWaiting).record(state.queue.waiting)
-        gauge(.queueRunning).record(state.queue.running ? 1 : 0)
+        gauge(.queueRunning).record(state.runningJobs)
         gauge(.queueCapacity).record(state.queue.queueDepth)
 
-        let counts = jobCounts()
+        let counts = state.jobCounts
         for job in Self.jobStates {
             gauge(.jobs, [("state", job)]).record(counts[job] ?? 0)
         }

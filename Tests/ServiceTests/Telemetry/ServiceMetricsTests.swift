@@ -11,7 +11,8 @@ struct ServiceMetricsTests {
         queue: .init(running: true, waiting: 2, queueDepth: 4),
         results: ResultStoreHealth(state: .writable, reason: nil, files: 3, bytes: 12_345, freeBytes: 1 << 30),
         models: ModelInventory(states: ["codeformer.pth": .loaded, "parsing_parsenet.pth": .missing],
-                               detectorFile: ModelFiles.Model.detectionResNet50.fileName))
+                               detectorFile: ModelFiles.Model.detectionResNet50.fileName),
+        runningJobs: 1, jobCounts: [:])
 
     @Test("requests are counted by route, method and status, and timed by route")
     func requests() {
@@ -96,9 +97,10 @@ struct ServiceMetricsTests {
 
         var later = Self.state
         later.queue = .init(running: false, waiting: 0, queueDepth: 4)
+        later.runningJobs = 0
         later.results = ResultStoreHealth(state: .unwritable, reason: "read-only file system", files: 0, bytes: 0, freeBytes: nil)
         later.models.states["parsing_parsenet.pth"] = .unusable
-        metrics.jobCounts = { ["queued": 5, "running": 1, "succeeded": 7] }
+        later.jobCounts = ["queued": 5, "running": 1, "succeeded": 7]
         samples = MetricSamples(metrics.exposition(later))
         #expect(samples["facerestore_queue_waiting"] == 0)
         #expect(samples["facerestore_queue_running"] == 0)

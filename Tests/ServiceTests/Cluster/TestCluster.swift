@@ -1,0 +1,67 @@
+import Foundation
+import TestSupport
+
+/// A whole cluster on loopback for one test: a private PostgreSQL, `replicas` × `facerestore serve
+/// --store … --no-inference`, `workers` × `facerestore worker` (small fixture models, one thread
+/// each) and nginx in front of the replicas. Short leases so a dead worker's job moves on in seconds.
+final class TestCluster: @unchecked Sendable {
+    static var available: Bool {
+        SmallModels.available && Fixtures.available("images/04.jpg")
+            && (Fixtures.isCI || (PostgresServer.isInstalled && NginxBalancer.isInstalled))
+    }
+
+    static let lease = "3s"
+
+    let postgres: PostgresServer
+    let store: String
+    let replicas: [ServeProcess]
+    private(set) var workers: [WorkerProcessHandle]
+    let balancer: NginxBalancer
+
+    var baseURL: String { balancer.baseURL }
+    var database: String { URLComponents(string: store)!.path.trimmingCharacters(in: CharacterSet(charactersIn: "/")) }
+
+    init(replicas replicaCount: Int = 2, workers workerCount: Int = 2, replicaArguments: [String] = []) throws {
+        postgres = try PostgresServer()
+        store = try postgres.createDatabase()
+        var workers: [WorkerProcessHandle] = []
+        var replicas: [ServeProcess] = []
+        do {
+            for _ in 0..<workerCount { workers.append(try WorkerProcessHandle(store: store, arguments: ["--lease", Self.lease])) }
+            for _ in 0..<replicaCount {
+                replicas.append(try ServeProcess(arguments: ["--store", store, "--no-inference", "--lease", Self.lease,
+                                                             "--queue-depth", "1000"] + replicaArguments))
+            }
+            balancer = try NginxBalancer(upstreams: replicas.map(\.port))
+        } catch {
+            for worker in workers { worker.stop() }
+            for replica in replicas { replica.stop() }
+            postgres.stop()
+            throw error
+        }
+        self.workers = workers
+        self.replicas = replicas
+    }
+
+    func addWorker() throws {
+        workers.append(try WorkerProcessHandle(store: store, arguments: ["--lease", Self.lease]))
+    }
+
+    /// Runs `sql` in the cluster's database; the output trimmed.
+    func sql(_ text: String) throws -> String {
+        try postgres.psql(database, text).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Everything the processes logged, for failure messages.
+    var logs: String {
+        (replicas.enumerated().map { "--- replica \($0.offset)\n\($0.element.output.suffix(3000))" }
+            + workers.enumerated().map { "--- worker \($0.offset)\n\($0.element.output.suffix(3000))" }).joined(separator: "\n")
+    }
+
+    func stop() {
+        balancer.stop()
+        for replica in replicas { replica.stop() }
+        for worker in workers { worker.stop() }
+        postgres.stop()
+    }
+}
