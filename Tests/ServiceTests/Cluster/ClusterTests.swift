@@ -222,6 +222,59 @@ struct ClusterTests {
     }
 }
 
+extension ClusterTests {
+    @Test(.enabled(if: TestCluster.available), .timeLimit(.minutes(5)))
+    func theQueueBoundCancellationDeadlinesMetricsAndEventsHoldAcrossReplicas() async throws {
+        try await isolated {
+            // No worker yet: jobs stay queued, so the cluster's queue can be looked at.
+            let cluster = try TestCluster(workers: 0, replicaArguments: ["--queue-depth", "2", "--job-timeout", "4s"])
+            defer { cluster.stop() }
+            let (a, b) = (cluster.replicas[0].baseURL, cluster.replicas[1].baseURL)
+            let first = try await Self.post("\(a)/api/jobs", Self.smallPhoto(1))
+            let second = try await Self.post("\(b)/api/jobs", Self.smallPhoto(2))
+            #expect(first.status == 202 && second.status == 202)
+            let firstID = try #require(Self.json(first.body)["job_id"] as? String)
+            let secondID = try #require(Self.json(second.body)["job_id"] as? String)
+            // The bound is the cluster's: two wait, whichever replica took them, so a third is refused.
+            let third = try await LoopbackHTTP.send(.post, "\(a)/api/jobs", headers: [.contentType: Self.smallPhoto(3).contentType],
+                                                    body: Self.smallPhoto(3).body)
+            #expect(third.status == 503)
+            #expect((Self.json(third.body)["message"] as? String ?? "").contains("at capacity; retry in"))
+
+            // Either replica reports either job, with its place in the cluster's queue.
+            #expect(Self.json(try await LoopbackHTTP.get("\(b)/api/jobs/\(firstID)").body)["queue_position"] as? Int == 1)
+            #expect(Self.json(try await LoopbackHTTP.get("\(a)/api/jobs/\(secondID)").body)["queue_position"] as? Int == 2)
+            let cancelled = try await LoopbackHTTP.send(.delete, "\(b)/api/jobs/\(firstID)")
+            #expect(Self.json(cancelled.body)["status"] as? String == "cancelled")
+            #expect(Self.json(try await LoopbackHTTP.get("\(a)/api/jobs/\(secondID)").body)["queue_position"] as? Int == 1)
+
+            // The metrics of either replica count the cluster's queue.
+            let metrics = String(decoding: try await LoopbackHTTP.get("\(a)/metrics").body, as: UTF8.self)
+            #expect(metrics.contains("facerestore_queue_waiting 1"))
+            #expect(metrics.contains("facerestore_queue_capacity 2"))
+            #expect(metrics.contains(#"facerestore_jobs{state="cancelled"} 1"#))
+
+            // The job timeout holds without a worker: the queued job fails with 504 when it is over.
+            let late = try await Self.waitForJob(b, secondID, timeout: .seconds(30))
+            #expect(late["status"] as? String == "failed")
+            let error = late["error"] as? [String: Any]
+            #expect(error?["status_code"] as? Int == 504)
+            #expect((error?["message"] as? String ?? "").contains("job timeout of 4 s"))
+
+            // With a worker: a job taken by one replica is followed to its end on the other's event stream.
+            try cluster.addWorker()
+            let submitted = try await Self.post("\(a)/api/jobs", Self.smallPhoto(4))
+            let id = try #require(Self.json(submitted.body)["job_id"] as? String)
+            let events = try await LoopbackHTTP.get("\(b)/api/jobs/\(id)/events", timeout: .seconds(120))
+            let text = String(decoding: events.body, as: UTF8.self)
+            #expect(events.status == 200)
+            #expect(text.contains("event: succeeded"), "\(text)")
+            let last = text.components(separatedBy: "data: ").last.map { Self.json(Data($0.utf8)) } ?? [:]
+            #expect(Self.fileNames(last).count == 1)
+        }
+    }
+}
+
 /// The statuses (and error messages) clients got, from many tasks.
 final class StatusLog: @unchecked Sendable {
     struct Entry { let status: Int; let message: String }
