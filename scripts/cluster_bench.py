@@ -150,7 +150,7 @@ def main():
         for count in [int(n) for n in arguments.workers.split(",")]:
             store = postgres.database()
             workers = [Process([arguments.binary, "worker", "--store", store, "--models", arguments.models,
-                                "--threads", str(arguments.threads)], "takes jobs") for _ in range(count)]
+                                "--threads", str(arguments.threads)], "taking jobs") for _ in range(count)]
             replica = serve(["--store", store, "--no-inference"], arguments.binary, arguments.models, results)
             processes = workers + [replica]
             post(replica.port(), photo)  # warm-up through the whole path
@@ -176,7 +176,7 @@ def main():
         embedded = serve(["--threads", str(arguments.threads)], arguments.binary, arguments.models, results)
         store = postgres.database()
         worker = Process([arguments.binary, "worker", "--store", store, "--models", arguments.models, "--threads", str(arguments.threads)],
-                         "takes jobs")
+                         "taking jobs")
         replica = serve(["--store", store, "--no-inference"], arguments.binary, arguments.models, results)
         processes = [embedded, worker, replica]
         local, cluster = [], []

@@ -105,6 +105,7 @@ extension JobDatabase {
                 let rows = try await connection.query("""
                     UPDATE facerestore_jobs
                     SET state = 'succeeded', results = \(results), finished_at = now(), updated_at = now(), progress = NULL,
+                        finished_by = lease_owner,
                         lease_owner = NULL, lease_expires_at = NULL, cancel_requested = false
                     WHERE id = \(id) AND state = 'running' AND lease_owner = \(worker)
                     RETURNING retention_seconds
@@ -133,6 +134,7 @@ extension JobDatabase {
             let rows = try await client.query("""
                 UPDATE facerestore_jobs
                 SET state = \(state), error_status = \(status), error_message = \(message), finished_at = now(), updated_at = now(),
+                    finished_by = lease_owner,
                     progress = NULL, lease_owner = NULL, lease_expires_at = NULL, cancel_requested = false
                 WHERE id = \(id) AND state = 'running' AND lease_owner = \(worker)
                 RETURNING id

@@ -33,6 +33,7 @@ enum SchemaMigrations {
                 max_attempts integer NOT NULL,
                 lease_owner text,
                 lease_expires_at timestamptz,
+                finished_by text,
                 cancel_requested boolean NOT NULL DEFAULT false,
                 progress text,
                 results text,

@@ -49,7 +49,7 @@ struct JobQueueTests {
     }
 
     @Test func anExpiredLeaseSendsTheJobToAnotherWorkerAndTheFirstWritesNothing() async throws {
-        try await DatabaseHarness.withDatabase { database, _ in
+        try await DatabaseHarness.withDatabase { database, server in
             _ = try await database.submit(DatabaseHarness.newJob("job"), capacity: 10)
             let first = try #require(try await database.claim(worker: "dead", lease: .milliseconds(300)))
             try await Task.sleep(for: .milliseconds(600))
@@ -71,6 +71,8 @@ struct JobQueueTests {
             let done = try #require(try await database.job("job"))
             #expect(done.state == .succeeded)
             #expect(done.results == #"["alive"]"#)
+            #expect(try server.psql(database.location.database, "SELECT finished_by FROM facerestore_jobs")
+                .trimmingCharacters(in: .whitespacesAndNewlines) == "alive")
         }
     }
 

@@ -79,6 +79,7 @@ public final class PostgresServer: @unchecked Sendable {
         process.standardError = handle
         try process.run()
         lock.withLock { server = process }
+        Self.watch(server: process.processIdentifier, folder: folder)
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             if (try? Self.run(binaries.appendingPathComponent("pg_isready").path, ["-h", "127.0.0.1", "-p", String(port), "-q"])) != nil {
@@ -113,6 +114,18 @@ public final class PostgresServer: @unchecked Sendable {
     private func asServerUser(_ program: String, _ arguments: [String]) -> (program: String, arguments: [String]) {
         guard getuid() == 0 else { return (program, arguments) }
         return ("/usr/bin/setpriv", ["--reuid=postgres", "--regid=postgres", "--init-groups", "--", program] + arguments)
+    }
+
+    /// A server outlives the test process unless stopped (one shared by a whole test target never
+    /// is): a watchdog stops it, fast, and removes its folder once the test process is gone.
+    private static func watch(server: Int32, folder: URL) {
+        let script = "while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done; kill -INT \(server) 2>/dev/null; sleep 3; rm -rf '\(folder.path)'"
+        let watchdog = Process()
+        watchdog.executableURL = URL(fileURLWithPath: "/bin/sh")
+        watchdog.arguments = ["-c", script]
+        watchdog.standardOutput = FileHandle.nullDevice
+        watchdog.standardError = FileHandle.nullDevice
+        try? watchdog.run()
     }
 
     private static func binariesFolder() -> URL? {

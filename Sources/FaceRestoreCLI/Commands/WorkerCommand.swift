@@ -53,11 +53,17 @@ struct WorkerCommand: AsyncParsableCommand {
         say("  models        \(files.directory.standardizedFileURL.path)")
         for (file, state) in FaceRestoreService.modelStates(of: models).sorted(by: { $0.key < $1.key }) { say("    \(file): \(state)") }
         say("  CodeFormer's weights are under the NTU S-Lab License 1.0: non-commercial use only.")
-        try await WorkerProcess.run(configuration: configuration, models: models, logger: logger)
+        try await WorkerProcess.run(configuration: configuration, models: models, logger: logger) { warmUp in
+            Self.say(String(format: "networks warmed up in %.1f s; taking jobs", Double(warmUp.components.seconds) + Double(warmUp.components.attoseconds) / 1e18))
+        }
         say("stopped")
     }
 
     private func say(_ line: String) {
+        Self.say(line)
+    }
+
+    private static func say(_ line: String) {
         FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 }

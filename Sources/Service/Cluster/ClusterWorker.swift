@@ -43,7 +43,7 @@ struct ClusterWorker: Service {
     var renewalInterval: Duration { max(.milliseconds(50), lease / 3) }
 
     func run() async throws {
-        logger.info("worker \(id) takes jobs from \(database.location)")
+        logger.info("worker \(id) takes jobs from \(database.location)")  // the id is in the job's lease_owner
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await heartbeats() }
             defer { group.cancelAll() }

@@ -9,7 +9,9 @@ import ServiceLifecycle
 /// until SIGTERM or SIGINT (the job in hand may finish within `--shutdown-grace`, else it goes back
 /// to the queue), and exits 0.
 public enum WorkerProcess {
-    public static func run(configuration: ServiceConfiguration, models: FaceRestorationModels, logger: Logger) async throws {
+    /// - Parameter onReady: called once the networks are warmed up, just before the first claim.
+    public static func run(configuration: ServiceConfiguration, models: FaceRestorationModels, logger: Logger,
+                           onReady: @Sendable (Duration) -> Void = { _ in }) async throws {
         guard let location = configuration.store else {
             throw ConfigurationError.invalid(source: ServiceSetting.store.flag, value: "", expected: "the cluster's database, postgres://…")
         }
@@ -20,7 +22,7 @@ public enum WorkerProcess {
         let restorer = PipelineRestorer(models: models)
         let start = ContinuousClock.now
         try await executor.run { restorer.warmUp() }
-        logger.info("networks warmed up in \(String(format: "%.1f", (ContinuousClock.now - start).timeInterval)) s")
+        onReady(ContinuousClock.now - start)
         let worker = ClusterWorker(database: database, notifications: notifications, restorer: restorer, executor: executor,
                                    metrics: ServiceMetrics(), lease: configuration.lease, shutdownGrace: configuration.shutdownGrace,
                                    logger: logger)

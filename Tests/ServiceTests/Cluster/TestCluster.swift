@@ -21,7 +21,8 @@ final class TestCluster: @unchecked Sendable {
     var baseURL: String { balancer.baseURL }
     var database: String { URLComponents(string: store)!.path.trimmingCharacters(in: CharacterSet(charactersIn: "/")) }
 
-    init(replicas replicaCount: Int = 2, workers workerCount: Int = 2, replicaArguments: [String] = []) throws {
+    /// - Parameter inference: whether the replicas run restorations themselves (no `--no-inference`).
+    init(replicas replicaCount: Int = 2, workers workerCount: Int = 2, inference: Bool = false, replicaArguments: [String] = []) throws {
         postgres = try PostgresServer()
         store = try postgres.createDatabase()
         var workers: [WorkerProcessHandle] = []
@@ -29,8 +30,8 @@ final class TestCluster: @unchecked Sendable {
         do {
             for _ in 0..<workerCount { workers.append(try WorkerProcessHandle(store: store, arguments: ["--lease", Self.lease])) }
             for _ in 0..<replicaCount {
-                replicas.append(try ServeProcess(arguments: ["--store", store, "--no-inference", "--lease", Self.lease,
-                                                             "--queue-depth", "1000"] + replicaArguments))
+                replicas.append(try ServeProcess(arguments: ["--store", store, "--lease", Self.lease, "--queue-depth", "1000"]
+                                                             + (inference ? [] : ["--no-inference"]) + replicaArguments))
             }
             balancer = try NginxBalancer(upstreams: replicas.map(\.port))
         } catch {

@@ -31,7 +31,7 @@ final class WorkerProcessHandle: @unchecked Sendable {
         try? log.close()
         let deadline = ContinuousClock.now + startTimeout
         while ContinuousClock.now < deadline {
-            if output.contains("takes jobs from") { return }
+            if output.contains("taking jobs") { return }
             guard process.isRunning else { break }
             Thread.sleep(forTimeInterval: 0.05)
         }
