@@ -19,6 +19,7 @@ import glob
 import json
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -138,6 +139,8 @@ def post(port, photo, boundary="facerestorebench"):
 
 def main():
     arguments = parse_arguments()
+    # SIGTERM or Ctrl-C: still stop everything this started (the `finally` below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     photo = open(arguments.photo, "rb").read()
     results = tempfile.mkdtemp(prefix="facerestore-bench-results-")
     postgres = Postgres()

@@ -15,7 +15,7 @@ final class TestCluster: @unchecked Sendable {
     let postgres: PostgresServer
     let store: String
     let replicas: [ServeProcess]
-    private(set) var workers: [WorkerProcessHandle]
+    private(set) var workers: [ServeProcess]
     let balancer: NginxBalancer
 
     var baseURL: String { balancer.baseURL }
@@ -25,10 +25,10 @@ final class TestCluster: @unchecked Sendable {
     init(replicas replicaCount: Int = 2, workers workerCount: Int = 2, inference: Bool = false, replicaArguments: [String] = []) throws {
         postgres = try PostgresServer()
         store = try postgres.createDatabase()
-        var workers: [WorkerProcessHandle] = []
+        var workers: [ServeProcess] = []
         var replicas: [ServeProcess] = []
         do {
-            for _ in 0..<workerCount { workers.append(try WorkerProcessHandle(store: store, arguments: ["--lease", Self.lease])) }
+            for _ in 0..<workerCount { workers.append(try ServeProcess.worker(store: store, arguments: ["--lease", Self.lease])) }
             for _ in 0..<replicaCount {
                 replicas.append(try ServeProcess(arguments: ["--store", store, "--lease", Self.lease, "--queue-depth", "1000"]
                                                              + (inference ? [] : ["--no-inference"]) + replicaArguments))
@@ -45,7 +45,7 @@ final class TestCluster: @unchecked Sendable {
     }
 
     func addWorker() throws {
-        workers.append(try WorkerProcessHandle(store: store, arguments: ["--lease", Self.lease]))
+        workers.append(try ServeProcess.worker(store: store, arguments: ["--lease", Self.lease]))
     }
 
     /// Runs `sql` in the cluster's database; the output trimmed.

@@ -6,7 +6,7 @@ import Glibc
 
 /// A real `facerestore serve` process on a free loopback port, with its own results folder, for
 /// what only a process shows: signals, crashes and memory limits, timeouts on real connections, a
-/// browser. Its output goes to a log file (`output`), so a chatty server never blocks on a pipe.
+/// browser, a cluster (`worker` makes a `facerestore worker` the same way). Its output goes to a log file (`output`), so a chatty server never blocks on a pipe.
 /// `stop()` (SIGTERM, then SIGKILL after a grace) and removes the folder; tests call it in `defer`.
 final class ServeProcess: @unchecked Sendable {
     let process: Process
@@ -22,24 +22,49 @@ final class ServeProcess: @unchecked Sendable {
     ///   - arguments: extra `serve` flags (they win over the defaults given here).
     ///   - models: the models folder; the small fixture models (real MobileNet detector) by default.
     ///   - launcher: a command to run the server under, e.g. `["prlimit", "--as=4000000000", "--"]`.
-    init(arguments: [String] = [], environment: [String: String] = [:], models: URL? = nil,
-         launcher: [String] = [], startTimeout: Duration = .seconds(120)) throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("facerestore-serve-\(UUID().uuidString)")
+    convenience init(arguments: [String] = [], environment: [String: String] = [:], models: URL? = nil,
+                     launcher: [String] = [], startTimeout: Duration = .seconds(120)) throws {
+        let modelsFolder = try models ?? SmallModels.folder.get()
+        try self.init(name: "serve", environment: environment, launcher: launcher, startTimeout: startTimeout) { results in
+            ["serve", "--host", "127.0.0.1", "--port", "0", "--models", modelsFolder.path, "--results", results.path, "--threads", "2"]
+                + arguments
+        } isReady: { text in
+            // Ready once it listens and has warmed its networks up (requests would queue behind that).
+            guard text.contains("warmed up") || text.contains("warm-up skipped") else { return nil }
+            return Self.listeningPort(in: text)
+        }
+    }
+
+    /// A `facerestore worker` of a test cluster sharing `store`: the small fixture models, one
+    /// thread; ready once it takes jobs. It listens on no port.
+    static func worker(store: String, arguments: [String] = [], startTimeout: Duration = .seconds(120)) throws -> ServeProcess {
+        let modelsFolder = try SmallModels.folder.get()
+        return try ServeProcess(name: "worker", environment: [:], launcher: [], startTimeout: startTimeout) { _ in
+            ["worker", "--store", store, "--models", modelsFolder.path, "--threads", "1"] + arguments
+        } isReady: { text in
+            text.contains("taking jobs") ? 0 : nil
+        }
+    }
+
+    /// Starts `facerestore <command(resultsFolder)>` with its output in a log file and the
+    /// `FACERESTORE_*` variables of the test's environment removed, and waits until `isReady`
+    /// finds the port (0 for none) in what it printed.
+    private init(name: String, environment: [String: String], launcher: [String], startTimeout: Duration,
+                 command: (URL) -> [String], isReady: (String) -> Int?) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("facerestore-\(name)-\(UUID().uuidString)")
         resultsDirectory = directory.appendingPathComponent("results")
-        logFile = directory.appendingPathComponent("serve.log")
+        logFile = directory.appendingPathComponent("\(name).log")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         FileManager.default.createFile(atPath: logFile.path, contents: nil)
-        let modelsFolder = try models ?? SmallModels.folder.get()
 
-        let serve = [BuiltExecutable.facerestore.path, "serve", "--host", "127.0.0.1", "--port", "0",
-                     "--models", modelsFolder.path, "--results", resultsDirectory.path, "--threads", "2"] + arguments
+        let arguments = [BuiltExecutable.facerestore.path] + command(resultsDirectory)
         process = Process()
         if launcher.isEmpty {
-            process.executableURL = URL(fileURLWithPath: serve[0])
-            process.arguments = Array(serve.dropFirst())
+            process.executableURL = URL(fileURLWithPath: arguments[0])
+            process.arguments = Array(arguments.dropFirst())
         } else {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = launcher + serve
+            process.arguments = launcher + arguments
         }
         var variables = ProcessInfo.processInfo.environment
         for key in variables.keys where key.hasPrefix("FACERESTORE_") { variables[key] = nil }
@@ -53,11 +78,9 @@ final class ServeProcess: @unchecked Sendable {
         try process.run()
         try? log.close()
 
-        // Ready once it listens and has warmed its networks up (requests would queue behind that).
         let deadline = ContinuousClock.now + startTimeout
         while ContinuousClock.now < deadline {
-            let text = output
-            if let port = Self.listeningPort(in: text), text.contains("warmed up") || text.contains("warm-up skipped") {
+            if let port = isReady(output) {
                 self.port = port
                 return
             }
@@ -85,8 +108,18 @@ final class ServeProcess: @unchecked Sendable {
 
     var isRunning: Bool { process.isRunning }
 
+    var pid: Int32 { process.processIdentifier }
+
+    /// kill -9: the process vanishes mid-work, as on a crash or a lost machine.
+    func kill() {
+        if process.isRunning {
+            Glibc.kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
     func signal(_ number: Int32) {
-        if process.isRunning { kill(process.processIdentifier, number) }
+        if process.isRunning { Glibc.kill(process.processIdentifier, number) }
     }
 
     /// The exit status once the process has ended, or nil if it still runs after `timeout`.
@@ -105,9 +138,9 @@ final class ServeProcess: @unchecked Sendable {
     /// SIGTERM, SIGKILL if it is still there after 15 s; then the folder goes.
     func stop() {
         if process.isRunning {
-            kill(process.processIdentifier, SIGTERM)
+            Glibc.kill(process.processIdentifier, SIGTERM)
             if waitForExit(timeout: .seconds(15)) == nil {
-                kill(process.processIdentifier, SIGKILL)
+                Glibc.kill(process.processIdentifier, SIGKILL)
                 _ = waitForExit(timeout: .seconds(5))
             }
         }
