@@ -48,7 +48,7 @@ public final class FaceRestoreService: Sendable {
             store = nil
             backend = ClusterBackend(database: database, notifications: notifications, configuration: configuration,
                                      workers: ClusterWorkerDirectory(database: database, window: max(.seconds(10), configuration.lease * 2)),
-                                     logger: logger)
+                                     readiness: readiness, logger: logger)
         } else {
             let store = try ResultStore(directory: configuration.resultsDirectory, retention: configuration.retention)
             self.store = store
@@ -167,7 +167,7 @@ public final class FaceRestoreService: Sendable {
     /// Runs the application until SIGTERM or SIGINT, then drains (`GracefulDrain`: no new work,
     /// `--shutdown-grace` for the work in hand) before the server stops; returns when all is done.
     public func run(logger: Logger, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) async throws {
-        let drain = GracefulDrain(readiness: readiness, executor: executor, jobs: jobs, grace: configuration.shutdownGrace,
+        let drain = GracefulDrain(readiness: readiness, executor: executor, jobs: jobs, backend: backend, grace: configuration.shutdownGrace,
                                   logger: logger)
         // Shut down in reverse order: the drain first, while the server still answers.
         let group = ServiceGroup(configuration: .init(services: [makeApplication(logger: logger, onServerRunning: onServerRunning), drain],

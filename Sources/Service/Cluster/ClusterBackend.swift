@@ -12,7 +12,10 @@ struct ClusterBackend: RestorationBackend {
     let notifications: JobNotifications
     let configuration: ServiceConfiguration
     let workers: ClusterWorkerDirectory
+    let readiness: ServiceReadiness
     let logger: Logger
+    /// The event streams this replica is sending, ended when it stops.
+    let watches = WatchList()
 
     private var retention: Duration { configuration.retention }
 
@@ -40,6 +43,11 @@ struct ClusterBackend: RestorationBackend {
         case .cancelled:
             throw CancellationError()
         case .queued, .running:
+            if readiness.isDraining {
+                // This replica is stopping and its grace is over: nobody will wait for the job.
+                _ = try? await database.cancel(id)
+                throw ServiceError.stoppedByShutdown
+            }
             try? await database.failIfQueued(id, failure: .reported(status: Int(failure.status.code), message: failure.message))
             throw failure
         }
@@ -85,9 +93,15 @@ struct ClusterBackend: RestorationBackend {
             }
             continuation.finish()
         }
-        continuation.onTermination = { _ in follower.cancel() }
+        let key = watches.add(continuation)
+        continuation.onTermination = { [watches] _ in
+            follower.cancel()
+            watches.remove(key)
+        }
         return stream
     }
+
+    func endWatches() { watches.endAll() }
 
     func result(_ name: String) async throws -> Data? {
         try await database.result(name)
@@ -148,9 +162,12 @@ struct ClusterBackend: RestorationBackend {
                 if record.state.isFinal { return record }
             }
             if ContinuousClock.now >= deadline { break }
+            if let draining = readiness.drainingFor, draining >= configuration.shutdownGrace { break }
         }
         try Task.checkCancellation()
-        guard let last else { throw ServiceError.databaseUnavailable(retryAfterSeconds: 5) }
+        guard let last else {
+            throw readiness.isDraining ? ServiceError.stoppedByShutdown : ServiceError.databaseUnavailable(retryAfterSeconds: 5)
+        }
         return last
     }
 
@@ -221,5 +238,26 @@ extension ServiceError {
         case .workersLost(let attempts): self = .workersLost(attempts: attempts)
         case nil: self = .workersLost(attempts: 0)
         }
+    }
+}
+
+/// Event streams being sent, so a stopping replica can end them.
+final class WatchList: @unchecked Sendable {
+    private let lock = NSLock()
+    private var streams: [Int: AsyncStream<JobSnapshot>.Continuation] = [:]
+    private var next = 0
+
+    func add(_ continuation: AsyncStream<JobSnapshot>.Continuation) -> Int {
+        lock.withLock {
+            defer { next += 1 }
+            streams[next] = continuation
+            return next
+        }
+    }
+
+    func remove(_ key: Int) { lock.withLock { _ = streams.removeValue(forKey: key) } }
+
+    func endAll() {
+        for continuation in lock.withLock({ Array(streams.values) }) { continuation.finish() }
     }
 }

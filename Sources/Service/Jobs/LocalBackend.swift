@@ -79,6 +79,8 @@ struct LocalBackend: RestorationBackend {
 
     func inventory() async -> ModelInventory { queue.restorer.inventory }
 
+    func endWatches() { jobs.endWatches() }
+
     func scrapeState() async -> ScrapeState {
         let status = executor.status
         return ScrapeState(queue: status, results: store.health, models: queue.restorer.inventory, runningJobs: status.running ? 1 : 0,

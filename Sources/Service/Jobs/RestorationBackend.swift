@@ -32,4 +32,6 @@ protocol RestorationBackend: Sendable {
     func inventory() async -> ModelInventory
     /// The queue, results, models and jobs now, for `/api/health` and `/metrics`.
     func scrapeState() async -> ScrapeState
+    /// Ends every job event stream (the server is stopping).
+    func endWatches()
 }

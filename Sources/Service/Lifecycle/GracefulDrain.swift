@@ -12,6 +12,7 @@ struct GracefulDrain: Service {
     let readiness: ServiceReadiness
     let executor: InferenceExecutor
     let jobs: JobRegistry
+    let backend: any RestorationBackend
     let grace: Duration
     let logger: Logger
 
@@ -34,7 +35,7 @@ struct GracefulDrain: Service {
         while jobs.counts().contains(where: { !$0.key.isFinal && $0.value > 0 }), ContinuousClock.now < settled {
             try? await Task.sleep(for: .milliseconds(20))
         }
-        jobs.endWatches()
+        backend.endWatches()
         logger.info("work drained in \(String(format: "%.1f", (ContinuousClock.now - start).timeInterval)) s")
     }
 }

@@ -5,13 +5,15 @@ import Foundation
 final class ServiceReadiness: @unchecked Sendable {
     private let lock = NSLock()
     private var warmedUp = false
-    private var draining = false
+    private var drainingSince: ContinuousClock.Instant?
 
     var isWarmedUp: Bool { lock.withLock { warmedUp } }
-    var isDraining: Bool { lock.withLock { draining } }
+    var isDraining: Bool { lock.withLock { drainingSince != nil } }
+    /// How long the service has been draining; nil while it is not.
+    var drainingFor: Duration? { lock.withLock { drainingSince.map { .now - $0 } } }
 
     func markWarmedUp() { lock.withLock { warmedUp = true } }
 
     /// From now on new work is refused with 503 and readiness says so; it does not end.
-    func startDraining() { lock.withLock { draining = true } }
+    func startDraining() { lock.withLock { drainingSince = drainingSince ?? .now } }
 }

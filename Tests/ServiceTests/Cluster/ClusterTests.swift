@@ -297,6 +297,31 @@ extension ClusterTests {
     }
 }
 
+extension ClusterTests {
+    @Test(.enabled(if: TestCluster.available), .timeLimit(.minutes(3)))
+    func aStoppingReplicaAnswersItsWaitingRequestsWithinTheGraceAndCancelsTheirJobs() async throws {
+        try await isolated {
+            // No worker: the request's job stays queued, and its replica is told to stop.
+            let cluster = try TestCluster(replicas: 1, workers: 0, replicaArguments: ["--shutdown-grace", "2s"])
+            defer { cluster.stop() }
+            let replica = cluster.replicas[0]
+            let waiting = Task { try await Self.post("\(replica.baseURL)/api/process", Self.smallPhoto(1), timeout: .seconds(60)) }
+            let deadline = ContinuousClock.now + .seconds(30)
+            while try cluster.sql("SELECT count(*) FROM facerestore_jobs") != "1", ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let signalled = ContinuousClock.now
+            replica.signal(SIGTERM)
+            let response = try await waiting.value
+            #expect(response.status == 503)
+            #expect((Self.json(response.body)["message"] as? String ?? "").contains("shutting down"))
+            #expect(ContinuousClock.now - signalled < .seconds(15))
+            #expect(replica.waitForExit(timeout: .seconds(30)) == 0, "\(replica.output.suffix(2000))")
+            #expect(try cluster.sql("SELECT state FROM facerestore_jobs") == "cancelled")
+        }
+    }
+}
+
 /// The statuses (and error messages) clients got, from many tasks.
 final class StatusLog: @unchecked Sendable {
     struct Entry { let status: Int; let message: String }

@@ -34,6 +34,8 @@ final class TestCluster: @unchecked Sendable {
                                                              + (inference ? [] : ["--no-inference"]) + replicaArguments))
             }
             balancer = try NginxBalancer(upstreams: replicas.map(\.port))
+            // As a load balancer would: wait until every replica says it is ready (schema migrated).
+            for replica in replicas { try Self.waitUntilReady(replica) }
         } catch {
             for worker in workers { worker.stop() }
             for replica in replicas { replica.stop() }
@@ -42,6 +44,18 @@ final class TestCluster: @unchecked Sendable {
         }
         self.workers = workers
         self.replicas = replicas
+    }
+
+    static func waitUntilReady(_ replica: ServeProcess, timeout: Duration = .seconds(60)) throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let connection = try? RawConnection(port: replica.port) {
+                _ = connection.send("GET /api/ready HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                if connection.response(within: .seconds(10))?.status == 200 { return }
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        throw ServeProcessError.didNotStart(output: "not ready within \(timeout):\n" + String(replica.output.suffix(3000)))
     }
 
     func addWorker() throws {
