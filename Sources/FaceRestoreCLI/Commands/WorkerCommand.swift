@@ -24,6 +24,10 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: help(.precision)) var precision: String?
     @Option(help: help(.lease)) var lease: String?
     @Option(help: help(.shutdownGrace)) var shutdownGrace: String?
+    @Option(help: help(.metricsPort)) var metricsPort: String?
+    @Option(help: help(.host)) var host: String?
+    @Option(help: ArgumentHelp("As given to the replicas: only for the capacity gauge of --metrics-port. " + ServiceSetting.queueDepth.help,
+                               valueName: ServiceSetting.queueDepth.valueName)) var queueDepth: String?
 
     private static func help(_ setting: ServiceSetting) -> ArgumentHelp {
         ArgumentHelp(setting.help, valueName: setting.valueName)
@@ -32,7 +36,7 @@ struct WorkerCommand: AsyncParsableCommand {
     func run() async throws {
         let flags: [ServiceSetting: String?] = [
             .store: store, .models: folder.models, .threads: threads, .detector: detector, .precision: precision,
-            .lease: lease, .shutdownGrace: shutdownGrace,
+            .lease: lease, .shutdownGrace: shutdownGrace, .metricsPort: metricsPort, .host: host, .queueDepth: queueDepth,
         ]
         let configuration: ServiceConfiguration
         do {
@@ -55,6 +59,8 @@ struct WorkerCommand: AsyncParsableCommand {
         say("  CodeFormer's weights are under the NTU S-Lab License 1.0: non-commercial use only.")
         try await WorkerProcess.run(configuration: configuration, models: models, logger: logger) { warmUp in
             Self.say(String(format: "networks warmed up in %.1f s; taking jobs", Double(warmUp.components.seconds) + Double(warmUp.components.attoseconds) / 1e18))
+        } onListening: { port in
+            Self.say("metrics on http://\(configuration.host):\(port)/metrics")
         }
         say("stopped")
     }

@@ -1,5 +1,7 @@
 import Foundation
+import Hummingbird
 import JobDatabase
+import NIOCore
 import Logging
 import Restoration
 import ServiceLifecycle
@@ -9,9 +11,12 @@ import ServiceLifecycle
 /// until SIGTERM or SIGINT (the job in hand may finish within `--shutdown-grace`, else it goes back
 /// to the queue), and exits 0.
 public enum WorkerProcess {
-    /// - Parameter onReady: called once the networks are warmed up, just before the first claim.
+    /// - Parameters:
+    ///   - onReady: called once the networks are warmed up, just before the first claim.
+    ///   - onListening: called with the port of `/metrics` once it listens (`--metrics-port`).
     public static func run(configuration: ServiceConfiguration, models: FaceRestorationModels, logger: Logger,
-                           onReady: @Sendable (Duration) -> Void = { _ in }) async throws {
+                           onReady: @Sendable (Duration) -> Void = { _ in },
+                           onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         guard let location = configuration.store else {
             throw ConfigurationError.invalid(source: ServiceSetting.store.flag, value: "", expected: "the cluster's database, postgres://…")
         }
@@ -23,13 +28,41 @@ public enum WorkerProcess {
         let start = ContinuousClock.now
         try await executor.run { restorer.warmUp() }
         onReady(ContinuousClock.now - start)
+        let metrics = ServiceMetrics()
         let worker = ClusterWorker(database: database, notifications: notifications, restorer: restorer, executor: executor,
-                                   metrics: ServiceMetrics(), lease: configuration.lease, shutdownGrace: configuration.shutdownGrace,
+                                   metrics: metrics, lease: configuration.lease, shutdownGrace: configuration.shutdownGrace,
                                    logger: logger)
-        // Shut down in reverse order: the worker first, while the database client still runs.
-        let group = ServiceGroup(configuration: .init(
-            services: [database, notifications, ClusterUpkeep(database: database, lease: configuration.lease, logger: logger), worker],
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        var services: [any Service] = [database, notifications, ClusterUpkeep(database: database, lease: configuration.lease, logger: logger)]
+        if let port = configuration.metricsPort {
+            let backend = ClusterBackend(database: database, notifications: notifications, configuration: configuration,
+                                         workers: ClusterWorkerDirectory(database: database, window: max(.seconds(10), configuration.lease * 2)),
+                                         readiness: ServiceReadiness(), logger: logger)
+            services.append(Application(router: monitoringRouter(metrics: metrics, backend: backend, restorer: restorer, database: database),
+                                        configuration: .init(address: .hostname(configuration.host, port: port), serverName: "facerestore-worker"),
+                                        onServerRunning: { onListening($0.localAddress?.port ?? port) }, logger: logger))
+        }
+        services.append(worker)
+        // Shut down in reverse order: the worker first, while the database client (and /metrics) still run.
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+    }
+
+    /// A worker's own HTTP: `/metrics` (its stage timings and faces; the cluster's queue, jobs and
+    /// results; its models) and `/api/ready` (200 once the database answers with the schema up to date).
+    private static func monitoringRouter(metrics: ServiceMetrics, backend: ClusterBackend, restorer: PipelineRestorer,
+                                         database: JobDatabase) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/metrics") { _, _ -> Response in
+            var state = await backend.scrapeState()
+            state.models = restorer.inventory
+            return Response(status: .ok, headers: [.contentType: PrometheusText.contentType],
+                            body: .init(byteBuffer: ByteBuffer(string: metrics.exposition(state))))
+        }
+        router.get("/api/ready") { _, _ -> Response in
+            let ready = await database.isReady()
+            return JSONResponse.make(JSONDocument.object([("status", .string(ready ? "ready" : "not_ready"))]),
+                                     status: ready ? .ok : .serviceUnavailable)
+        }
+        return router
     }
 }

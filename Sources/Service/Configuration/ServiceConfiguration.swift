@@ -43,6 +43,8 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var lease: Duration = .seconds(30)
     /// With a store: how many workers may start a job before it fails for good.
     public var maxAttempts = 3
+    /// `facerestore worker`: the port of its `/metrics` and `/api/ready`; nil: none.
+    public var metricsPort: Int?
 
     public init() {}
 
@@ -192,6 +194,8 @@ public struct ServiceConfiguration: Sendable, Equatable {
             lease = duration
         case .maxAttempts:
             maxAttempts = try integer(1...100, "a count from 1 to 100")
+        case .metricsPort:
+            metricsPort = value.lowercased() == "off" ? nil : try integer(0...65535, "a port number from 0 to 65535, or off")
         case .reduceUpscaleAbove:
             largeImageLimits.reduceToTwoAbove = try pixelRule()
         case .noUpscaleAbove:

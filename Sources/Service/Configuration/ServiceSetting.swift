@@ -31,6 +31,7 @@ public enum ServiceSetting: String, CaseIterable, Sendable {
     case noInference
     case lease
     case maxAttempts
+    case metricsPort
 
     /// The long flag, e.g. `--public-url`.
     public var flag: String { "--" + kebabName }
@@ -71,6 +72,7 @@ public enum ServiceSetting: String, CaseIterable, Sendable {
         case .noInference: "true|false"
         case .lease: "duration"
         case .maxAttempts: "count"
+        case .metricsPort: "port"
         }
     }
 
@@ -107,6 +109,7 @@ public enum ServiceSetting: String, CaseIterable, Sendable {
         case .noInference: "false"
         case .lease: DurationText.describe(defaults.lease)
         case .maxAttempts: String(defaults.maxAttempts)
+        case .metricsPort: "off"
         }
     }
 
@@ -142,6 +145,7 @@ public enum ServiceSetting: String, CaseIterable, Sendable {
         case .noInference: "With --store: only serve HTTP; leave restorations to `facerestore worker` processes (no models are loaded)."
         case .lease: "With --store: how long a worker's claim on a job lasts without renewal; a worker that dies loses its jobs after this."
         case .maxAttempts: "With --store: how many workers may start a job (each that dies costs one) before it fails for good."
+        case .metricsPort: "facerestore worker only: serve GET /metrics (Prometheus) and GET /api/ready on this port of --host; off: no HTTP at all."
         }
     }
 

@@ -103,6 +103,22 @@ struct ClusterTests {
             #expect(try cluster.sql("SELECT count(*) FROM facerestore_jobs WHERE state = 'succeeded'") == "\(total)")
             #expect(try cluster.sql("SELECT max(attempts) FROM facerestore_jobs") == "1")
             #expect(try cluster.sql("SELECT count(DISTINCT finished_by) FROM facerestore_jobs") == "2", "both workers ran jobs")
+            // Each worker's own metrics count the photos it restored; together, every one.
+            var detected = 0.0
+            for worker in cluster.workers {
+                let text = String(decoding: try await LoopbackHTTP.get("http://127.0.0.1:\(worker.port)/metrics").body, as: UTF8.self)
+                let line = text.split(separator: "\n").first { $0.hasPrefix(#"facerestore_stage_duration_seconds_count{stage="detect"}"#) }
+                let count = line.flatMap { $0.split(separator: " ").last }.flatMap { Double($0) } ?? 0
+                #expect(count > 0, "a worker's metrics show no detection")
+                detected += count
+                #expect(text.contains("facerestore_queue_capacity 1000"))
+                if Promtool.enabled {
+                    let check = try Promtool.checkMetrics(text)
+                    #expect(check.status == 0, "\(check.output)")
+                }
+                #expect((try await LoopbackHTTP.get("http://127.0.0.1:\(worker.port)/api/ready")).status == 200)
+            }
+            #expect(detected == Double(total))
         }
     }
 

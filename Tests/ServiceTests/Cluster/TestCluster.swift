@@ -11,6 +11,8 @@ final class TestCluster: @unchecked Sendable {
     }
 
     static let lease = "3s"
+    /// Workers serve their metrics on a free loopback port.
+    static let workerArguments = ["--lease", lease, "--metrics-port", "0", "--host", "127.0.0.1", "--queue-depth", "1000"]
 
     let postgres: PostgresServer
     let store: String
@@ -28,7 +30,7 @@ final class TestCluster: @unchecked Sendable {
         var workers: [ServeProcess] = []
         var replicas: [ServeProcess] = []
         do {
-            for _ in 0..<workerCount { workers.append(try ServeProcess.worker(store: store, arguments: ["--lease", Self.lease])) }
+            for _ in 0..<workerCount { workers.append(try ServeProcess.worker(store: store, arguments: Self.workerArguments)) }
             for _ in 0..<replicaCount {
                 replicas.append(try ServeProcess(arguments: ["--store", store, "--lease", Self.lease, "--queue-depth", "1000"]
                                                              + (inference ? [] : ["--no-inference"]) + replicaArguments))
@@ -59,7 +61,7 @@ final class TestCluster: @unchecked Sendable {
     }
 
     func addWorker() throws {
-        workers.append(try ServeProcess.worker(store: store, arguments: ["--lease", Self.lease]))
+        workers.append(try ServeProcess.worker(store: store, arguments: Self.workerArguments))
     }
 
     /// Runs `sql` in the cluster's database; the output trimmed.

@@ -36,13 +36,17 @@ final class ServeProcess: @unchecked Sendable {
     }
 
     /// A `facerestore worker` of a test cluster sharing `store`: the small fixture models, one
-    /// thread; ready once it takes jobs. It listens on no port.
+    /// thread; ready once it takes jobs. `port` is its `--metrics-port` when given, else 0.
     static func worker(store: String, arguments: [String] = [], startTimeout: Duration = .seconds(120)) throws -> ServeProcess {
         let modelsFolder = try SmallModels.folder.get()
         return try ServeProcess(name: "worker", environment: [:], launcher: [], startTimeout: startTimeout) { _ in
             ["worker", "--store", store, "--models", modelsFolder.path, "--threads", "1"] + arguments
         } isReady: { text in
-            text.contains("taking jobs") ? 0 : nil
+            guard text.contains("taking jobs") else { return nil }
+            // With --metrics-port, ready once that listens too; `port` is then its port.
+            guard arguments.contains("--metrics-port") else { return 0 }
+            guard let range = text.range(of: "metrics on http://"), let end = text[range.upperBound...].range(of: "/metrics") else { return nil }
+            return text[range.upperBound..<end.lowerBound].split(separator: ":").last.flatMap { Int($0) }
         }
     }
 
