@@ -43,9 +43,17 @@ public final class FaceRestorationPipeline: @unchecked Sendable {
 
     /// The models `options` need, in the order they are used.
     public func requiredModels(for options: RestorationOptions) -> [ModelFiles.Model] {
+        Self.requiredModels(for: options, detector: models.detectorModel)
+    }
+
+    /// The one rule for which models a restoration with `options` needs, in the order they are
+    /// used (and a user should install them), with `detector` as the face detector: CodeFormer
+    /// always; for whole photos the detector, ParseNet unless `useParse` is off, and Real-ESRGAN
+    /// when an option that uses it survived the large-image rules. The service's 503s use it too.
+    public static func requiredModels(for options: RestorationOptions, detector: ModelFiles.Model) -> [ModelFiles.Model] {
         var needed: [ModelFiles.Model] = [.codeformer]
         if !options.hasAligned {
-            needed.append(models.detectorModel)
+            needed.append(detector)
             if options.useParse { needed.append(.parsing) }
             if options.backgroundEnhance || options.faceUpsample { needed.append(.realesrganX2plus) }
         }

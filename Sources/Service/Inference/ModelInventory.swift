@@ -42,14 +42,11 @@ struct ModelInventory: Sendable, Equatable {
             .reduce(into: [:]) { $0[$1.fileName] = .loaded },
         detectorFile: ModelFiles.Model.detectionResNet50.fileName)
 
-    /// The files a restoration with `options` needs, in the order a user should install them:
-    /// CodeFormer, the detector and the parser always; Real-ESRGAN only when an option that uses
-    /// it survives the large-image rules.
+    /// The files a restoration with `options` needs, in the order a user should install them
+    /// (`FaceRestorationPipeline.requiredModels`, the one rule).
     func required(for options: RestorationOptions) -> [String] {
-        var files = [ModelFiles.Model.codeformer.fileName, detectorFile]
-        if options.useParse { files.append(ModelFiles.Model.parsing.fileName) }
-        if options.backgroundEnhance || options.faceUpsample { files.append(ModelFiles.Model.realesrganX2plus.fileName) }
-        return files
+        let detector = ModelFiles.Model.allCases.first { $0.fileName == detectorFile } ?? .detectionResNet50
+        return FaceRestorationPipeline.requiredModels(for: options, detector: detector).map(\.fileName)
     }
 
     /// The first file `options` needs that is not loaded, and why.
