@@ -116,4 +116,24 @@ struct ConfigurationTests {
             }
         }
     }
+
+    @Test("cluster settings: a PostgreSQL URL is checked, --no-inference needs --store, leases and attempts have bounds")
+    func clusterSettings() throws {
+        let configuration = try ServiceConfiguration.resolve(flags: [.store: "postgres://fr:pw@db:6543/faces?sslmode=disable",
+                                                                     .noInference: "true", .lease: "10s", .maxAttempts: "5"])
+        #expect(configuration.store?.port == 6543)
+        #expect(configuration.noInference)
+        #expect(configuration.lease == .seconds(10))
+        #expect(configuration.maxAttempts == 5)
+        #expect(configuration.summary(models: ModelFiles(directory: "/tmp/m"), resultsPath: "/tmp/r")
+            .contains { $0.hasPrefix("store") && $0.contains("postgres://fr:***@db:6543/faces") && !$0.contains("pw") })
+        #expect(throws: ConfigurationError.missingCompanion(source: "--no-inference", needs: "--store",
+                                                            reason: "a replica without inference leaves restorations to workers sharing its database")) {
+            try ServiceConfiguration.resolve(flags: [.noInference: "true"])
+        }
+        #expect(throws: ConfigurationError.self) { try ServiceConfiguration.resolve(flags: [.store: "http://db/faces"]) }
+        #expect(throws: ConfigurationError.self) { try ServiceConfiguration.resolve(flags: [.lease: "0s"]) }
+        #expect(throws: ConfigurationError.self) { try ServiceConfiguration.resolve(flags: [.maxAttempts: "0"]) }
+        #expect(try ServiceConfiguration.resolve(flags: [:], environment: ["FACERESTORE_STORE": "postgres://a@b/c"]).store?.host == "b")
+    }
 }

@@ -79,8 +79,8 @@ public struct ServiceConfiguration: Sendable, Equatable {
         }
         if configuration.noInference && configuration.store == nil {
             let source = flags[.noInference] != nil ? ServiceSetting.noInference.flag : ServiceSetting.noInference.environmentVariable
-            throw ConfigurationError.invalid(source: source, value: "true",
-                                             expected: "it only with --store (a replica without inference needs workers sharing a database)")
+            throw ConfigurationError.missingCompanion(source: source, needs: ServiceSetting.store.flag,
+                                                      reason: "a replica without inference leaves restorations to workers sharing its database")
         }
         return configuration
     }
@@ -228,6 +228,8 @@ public struct ServiceConfiguration: Sendable, Equatable {
 public enum ConfigurationError: Error, CustomStringConvertible, Equatable, Sendable {
     case invalid(source: String, value: String, expected: String)
     case resultsFolderUnusable(path: String, reason: String)
+    /// `source` only makes sense with the setting `needs`.
+    case missingCompanion(source: String, needs: String, reason: String)
 
     public var description: String {
         switch self {
@@ -235,6 +237,8 @@ public enum ConfigurationError: Error, CustomStringConvertible, Equatable, Senda
             "\(source): '\(value)' is not valid; expected \(expected)"
         case .resultsFolderUnusable(let path, let reason):
             "results folder \(path) cannot be used: \(reason)"
+        case .missingCompanion(let source, let needs, let reason):
+            "\(source) needs \(needs): \(reason)"
         }
     }
 }
