@@ -181,7 +181,8 @@ struct JobQueueTests {
         await #expect(throws: DatabaseError.unavailable(operation: "counting the queue")) {
             _ = try await database.queueCounts()
         }
-        #expect(ContinuousClock.now - start < .seconds(5))
+        // The operation timeout is 1 s; the rest is room for a busy machine.
+        #expect(ContinuousClock.now - start < .seconds(15))
         #expect(!(await database.ping()))
     }
 
