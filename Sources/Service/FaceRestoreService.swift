@@ -47,7 +47,6 @@ public final class FaceRestoreService: Sendable {
             cluster = (database, notifications)
             store = nil
             backend = ClusterBackend(database: database, notifications: notifications, configuration: configuration,
-                                     workers: ClusterWorkerDirectory(database: database, window: max(.seconds(10), configuration.lease * 2)),
                                      readiness: readiness, logger: logger)
         } else {
             let store = try ResultStore(directory: configuration.resultsDirectory, retention: configuration.retention)

@@ -17,6 +17,17 @@ struct ClusterBackend: RestorationBackend {
     /// The event streams this replica is sending, ended when it stops.
     let watches = WatchList()
 
+    init(database: JobDatabase, notifications: JobNotifications, configuration: ServiceConfiguration, readiness: ServiceReadiness,
+         logger: Logger) {
+        self.database = database
+        self.notifications = notifications
+        self.configuration = configuration
+        // A worker counts as alive while it was heard from within two leases (at least 10 s).
+        workers = ClusterWorkerDirectory(database: database, window: max(.seconds(10), configuration.lease * 2))
+        self.readiness = readiness
+        self.logger = logger
+    }
+
     private var retention: Duration { configuration.retention }
 
     func restore(_ accepted: RestorationIntake.Accepted, client: String?, timeout: Duration) async throws -> [ProcessResponse.Item] {
@@ -48,7 +59,7 @@ struct ClusterBackend: RestorationBackend {
                 _ = try? await database.cancel(id)
                 throw ServiceError.stoppedByShutdown
             }
-            try? await database.failIfQueued(id, failure: .reported(status: Int(failure.status.code), message: failure.message))
+            try? await database.failIfQueued(id, failure: JobFailure(failure))
             throw failure
         }
     }
@@ -145,7 +156,7 @@ struct ClusterBackend: RestorationBackend {
     private func enqueue(_ accepted: RestorationIntake.Accepted, id: String, client: String?, timeout: Duration,
                          timeoutFailure: ServiceError) async throws {
         let job = NewJob(id: id, request: ClusterJobRequest(accepted).encoded, inputs: accepted.batch.images.map(\.data), client: client,
-                         timeout: timeout, timeoutFailure: .reported(status: Int(timeoutFailure.status.code), message: timeoutFailure.message),
+                         timeout: timeout, timeoutFailure: JobFailure(timeoutFailure),
                          retention: retention, maxAttempts: configuration.maxAttempts)
         if case .full(let waiting) = try await database.submit(job, capacity: configuration.queueDepth) {
             throw ServiceError.atCapacity(retryAfterSeconds: await estimatedWait(waiting: waiting))
@@ -227,6 +238,13 @@ struct ClusterBackend: RestorationBackend {
                            fraction: status == .succeeded ? 1 : status == .queued ? 0 : progress?.fraction ?? 0,
                            cancelRequested: record.cancelRequested && !status.isFinal, results: results,
                            failure: status == .failed ? ServiceError(record.failure) : nil)
+    }
+}
+
+extension JobFailure {
+    /// How the database records `error` for a job: its status and message, as the client sees them.
+    init(_ error: ServiceError) {
+        self = .reported(status: Int(error.status.code), message: error.message)
     }
 }
 

@@ -123,7 +123,7 @@ struct ClusterWorker: Service {
         case .failure(let error):
             let failure = JobOutcome.failure(of: error, timeout: job.timeLeft, job: job.id, logger: log)
             await record(job, log: log) {
-                try await database.finish(job.id, worker: id, failure: failure.map { .reported(status: Int($0.status.code), message: $0.message) })
+                try await database.finish(job.id, worker: id, failure: failure.map(JobFailure.init))
             }
             metrics.jobFinished(state: failure == nil ? "cancelled" : "failed")
         }

@@ -35,7 +35,6 @@ public enum WorkerProcess {
         var services: [any Service] = [database, notifications, ClusterUpkeep(database: database, lease: configuration.lease, logger: logger)]
         if let port = configuration.metricsPort {
             let backend = ClusterBackend(database: database, notifications: notifications, configuration: configuration,
-                                         workers: ClusterWorkerDirectory(database: database, window: max(.seconds(10), configuration.lease * 2)),
                                          readiness: ServiceReadiness(), logger: logger)
             services.append(Application(router: monitoringRouter(metrics: metrics, backend: backend, restorer: restorer, database: database),
                                         configuration: .init(address: .hostname(configuration.host, port: port), serverName: "facerestore-worker"),
