@@ -61,7 +61,7 @@ public enum ServiceSetting: String, CaseIterable, Sendable {
         case .minBodyRate: "size"
         case .maxPixels, .maxBatch, .queueDepth, .threads, .maxFaces: "count"
         case .detector: "choice"
-        case .precision: "float32|bfloat16"
+        case .precision: "mixed|float32|bfloat16"
         case .reduceUpscaleAbove, .noUpscaleAbove: "pixels"
         }
     }
@@ -123,7 +123,7 @@ public enum ServiceSetting: String, CaseIterable, Sendable {
         case .shutdownGrace: "After SIGTERM or SIGINT: new work gets 503 and /api/ready 503, queued and running work may finish within this time, then what is left is stopped with 503 and the process exits 0."
         case .threads: "Threads one restoration uses."
         case .detector: "Face detector file: automatic (ResNet-50 if present, else MobileNet-0.25), resnet50 or mobilenet."
-        case .precision: "Convolution arithmetic: float32 (matches the official models) or bfloat16 (opt-in, faster on CPUs with AVX-512 BF16, slightly different faces; float32 where unsupported)."
+        case .precision: "Convolution arithmetic: mixed (the Real-ESRGAN upsampler in bfloat16 on CPUs with AVX-512 BF16, the other networks float32), float32 (every network; matches the official models) or bfloat16 (every network; faster, slightly different faces)."
         case .reduceUpscaleAbove: "Longer side (px) above which upscale 4 is lowered to 2; 0 turns the rule off."
         case .noUpscaleAbove: "Longer side (px) above which upscale becomes 1 and Real-ESRGAN is off; 0 turns the rule off."
         }
