@@ -3,7 +3,7 @@ import CDNNL
 /// A dense block's growing channel concatenation (`torch.cat([x, x1, x2, ...], 1)` in Real-ESRGAN's
 /// residual dense blocks) held in one channel-blocked buffer: each layer reads the channels so far
 /// in place and writes its output right after them, instead of a `torch.cat` per layer copying
-/// every map again (four copies of up to 160 channels per block, on one thread).
+/// every map again (four copies of 96 to 192 channels per block, on one thread).
 ///
 /// For layers that run in bfloat16 the buffer holds bfloat16: each map is converted once, when it
 /// is written, to the same values every layer reading it would otherwise convert it to itself.

@@ -51,7 +51,7 @@ public final class RRDBNet: @unchecked Sendable {
 
     /// Trunk blocks that run float32 even in reduced precision: an early block's error is carried
     /// and reshaped by every later one (x4plus's synthesised textures move most), a late one's is not.
-    /// Three measured the least that keeps every fixture photo at 50 dB or more against float32
+    /// Three measured the least that keeps every fixture photo's centre crop at 50 dB or more against float32
     /// (README, "Reduced precision"); they are 13 % of the trunk's work.
     static let float32LeadingBlocks = 3
 
