@@ -57,6 +57,11 @@ def parse_arguments():
                    help="the fixtures folder: the pipeline runs on its synthetic-weight manifests, as `facerestore bench pipeline` does")
     p.add_argument("--image", help="photo for the pipeline (default: FIXTURES/images/04.jpg)")
     p.add_argument("--upscale", type=int, default=2)
+    p.add_argument("--background-enhance", action="store_true",
+                   help="pipeline: upsample the background with RealESRGANer x2plus (tile --tile, pad --tile-pad, "
+                        "float32: the official script's half=True is CUDA only), as `inference_codeformer.py --bg_upsampler realesrgan`")
+    p.add_argument("--face-upsample", action="store_true",
+                   help="pipeline: upsample the restored faces with the same upsampler (`--face_upsample`)")
     p.add_argument("--ours", help="JSON lines from `facerestore bench ... --json`, to print side by side")
     p.add_argument("--json", action="store_true", help="print one JSON object per network")
     parsed = p.parse_args()
@@ -178,18 +183,26 @@ def build_retinaface():
     return lambda: net(x), "retinaface resnet50 640x640"
 
 
-def build_realesrgan():
+def official_realesrganer(state_dict=None):
+    """The official RealESRGANer with RRDBNet x2plus as inference_codeformer.py builds it (tile, tile pad
+    40, pre-pad 0), on the CPU in float32; weights from --weights, else `state_dict`, else random."""
     import tempfile
     load_official("basicsr.archs.arch_util", "basicsr/archs/arch_util.py")
     arch = load_official("basicsr.archs.rrdbnet_arch", "basicsr/archs/rrdbnet_arch.py")
     utils = load_official("basicsr.utils.realesrgan_utils", "basicsr/utils/realesrgan_utils.py")
     net = arch.RRDBNet(num_in_ch=3, num_out_ch=3, num_feat=64, num_block=23, num_grow_ch=32, scale=2)
+    if state_dict is not None:
+        net.load_state_dict(state_dict, strict=True)
     path = os.path.join(arguments.weights or "", "RealESRGAN_x2plus.pth")
     if not os.path.exists(path):
-        path = os.path.join(tempfile.mkdtemp(), "RealESRGAN_x2plus_random.pth")
+        path = os.path.join(tempfile.mkdtemp(), "RealESRGAN_x2plus_stand_in.pth")
         torch.save({"params_ema": net.state_dict()}, path)
-    upsampler = utils.RealESRGANer(scale=2, model_path=path, model=net, tile=arguments.tile, tile_pad=arguments.tile_pad,
-                                   pre_pad=0, half=False, device=torch.device("cpu"))
+    return utils.RealESRGANer(scale=2, model_path=path, model=net, tile=arguments.tile, tile_pad=arguments.tile_pad,
+                              pre_pad=0, half=False, device=torch.device("cpu"))
+
+
+def build_realesrgan():
+    upsampler = official_realesrganer()
     size = arguments.realesrgan_size
     image = (np.random.default_rng(0).random((size, size, 3)) * 255).astype(np.uint8)
     return lambda: upsampler.enhance(image, outscale=2), f"realesrgan x2 {size}x{size}"
@@ -246,6 +259,9 @@ def build_pipeline():
     net = arch.CodeFormer(dim_embd=512, codebook_size=1024, n_head=8, n_layers=9, connect_list=["32", "64", "128", "256"])
     net.load_state_dict(synthetic_state_dict(os.path.join(fixtures, "codeformer/codeformer_full.manifest.json")), strict=True)
     net.eval()
+    upsampler = None
+    if arguments.background_enhance or arguments.face_upsample:
+        upsampler = official_realesrganer(synthetic_state_dict(os.path.join(fixtures, "realesrgan/x2plus_synth/manifest.json")))
     helper = helper_module.FaceRestoreHelper(arguments.upscale, face_size=512, crop_ratio=(1, 1), det_model="retinaface_resnet50",
                                              save_ext="png", use_parse=True, device=torch.device("cpu"))
     image_path = arguments.image or os.path.join(fixtures, "images/04.jpg")
@@ -271,10 +287,33 @@ def build_pipeline():
                 output = net(face.unsqueeze(0), w=0.5, adain=True)[0]
                 return img_util.tensor2img(output, rgb2bgr=True, min_max=(-1, 1)).astype("uint8")
             helper.add_restored_face(timed("restore", restore), cropped_face)
+        background = None
+        if arguments.background_enhance:
+            background = timed("upsample background", lambda: upsampler.enhance(img, outscale=arguments.upscale)[0])
         helper.get_inverse_affine(None)
-        timed("paste (incl. parse)", lambda: helper.paste_faces_to_input_image(upsample_img=None, draw_box=False))
+        face_upsampler = TimedUpsampler(upsampler, lambda seconds: stages.__setitem__("upsample faces", stages.get("upsample faces", 0) + seconds)) \
+            if arguments.face_upsample else None
+        timed("paste (incl. parse, face upsampling)", lambda: helper.paste_faces_to_input_image(
+            upsample_img=background, draw_box=False, face_upsampler=face_upsampler))
         run.faces = faces
-    return run, f"pipeline {os.path.basename(image_path)} upscale {arguments.upscale}", stages
+    label = f"pipeline {os.path.basename(image_path)} upscale {arguments.upscale}"
+    if arguments.background_enhance:
+        label += " background"
+    if arguments.face_upsample:
+        label += " face-upsample"
+    return run, label, stages
+
+
+class TimedUpsampler:
+    """`upsampler` with the seconds of each `enhance` reported, to time face upsampling inside paste-back."""
+    def __init__(self, upsampler, report):
+        self.upsampler, self.report = upsampler, report
+
+    def enhance(self, *args, **kwargs):
+        start = time.perf_counter()
+        result = self.upsampler.enhance(*args, **kwargs)
+        self.report(time.perf_counter() - start)
+        return result
 
 
 def sgemm_gflops(size=2048, repetitions=5):

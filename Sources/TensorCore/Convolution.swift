@@ -39,6 +39,15 @@ public enum ConvAlgorithm: Hashable, Sendable {
 extension ConvAlgorithm {
     var triesWinograd: Bool { self == .winograd || self == .winogradOrBFloat16 }
     var triesBFloat16: Bool { self == .bfloat16 || self == .winogradOrBFloat16 }
+
+    /// The same choice in float32: for the layers of a reduced-precision network that stay exact.
+    public var float32Counterpart: ConvAlgorithm {
+        switch self {
+        case .bfloat16: .direct
+        case .winogradOrBFloat16: .winograd
+        default: self
+        }
+    }
 }
 
 /// An activation fused into a convolution's output.
@@ -194,7 +203,8 @@ public final class Conv2d: @unchecked Sendable {
         }
         FlopCounter.add(flops(height: input.shape[2], width: input.shape[3]) * Double(input.shape[0]))
         do {
-            try plan.run(input: input, output: output, bias: bias)
+            try plan.run(source: UnsafeMutableRawPointer(input.data), destination: UnsafeMutableRawPointer(output.data), bias: bias)
+            withExtendedLifetime(input) {}
         } catch {
             fatalError("\(error)")
         }
@@ -290,5 +300,36 @@ public final class Conv2d: @unchecked Sendable {
         let hasResidual: Bool
         /// Channel block of the output (the tensor core's, or 8 for the AVX2 fallback).
         let outputBlock: Int
+        /// What the caller's input and output buffers hold (float32 but for `DenseFeatures`'
+        /// bfloat16 buffers).
+        var inputType = ElementType.float32
+        var outputType = ElementType.float32
+    }
+
+    /// The element type of a feature-map buffer a convolution reads or writes.
+    enum ElementType: Hashable {
+        case float32, bfloat16
+
+        var dnnl: dnnl_data_type_t { self == .float32 ? dnnl_f32 : dnnl_bf16 }
+        var bytes: Int { self == .float32 ? 4 : 2 }
+    }
+
+    /// Runs the layer on a one-image channel-blocked map at `source` (`inputShape`, elements of
+    /// `inputType`) and writes its output as `outputType` at `destination`: for `DenseFeatures`,
+    /// whose buffers hold a block's maps side by side.
+    func run(source: UnsafeMutableRawPointer, inputShape: [Int], inputType: ElementType,
+             destination: UnsafeMutableRawPointer, outputType: ElementType, activation: FusedActivation) {
+        precondition(inputShape.count == 4 && inputShape[0] == 1 && inputShape[1] == inChannels && algorithm != .gemm,
+                     "conv of \(inChannels) channels on a dense map \(inputShape)")
+        var key = PlanKey(shape: inputShape, layout: .channelBlocked(Conv2d.activationBlock), activation: activation,
+                          hasResidual: false, outputBlock: Conv2d.activationBlock)
+        key.inputType = inputType
+        key.outputType = outputType
+        FlopCounter.add(flops(height: inputShape[2], width: inputShape[3]))
+        do {
+            try plan(for: key).run(source: source, destination: destination, bias: bias)
+        } catch {
+            fatalError("\(error)")
+        }
     }
 }

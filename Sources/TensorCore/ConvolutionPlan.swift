@@ -30,8 +30,8 @@ extension Conv2d {
         /// How the channels are cut: `outputBlocks x inputBlocks` parts (1 x 1: the whole layer).
         let outputBlocks: Int
         let inputBlocks: Int
-        /// The float32 input as the tensor holds it; converted to the single part's source
-        /// format (bfloat16) when they differ.
+        /// The input as the caller holds it; converted to the single part's source format when
+        /// they differ (float32 to bfloat16, or back where a layer has no bfloat16 kernel).
         let inputDescriptor: dnnl_memory_desc_t
         let convertsInput: Bool
         let outputShape: [Int]
@@ -52,12 +52,14 @@ extension Conv2d {
             let out = conv.outputSize(height: h, width: w)
             outputShape = [n, conv.outChannels, out.height, out.width]
             outputLayout = conv.algorithm == .gemm ? .contiguous : .channelBlocked(key.outputBlock)
-            inputDescriptor = DNNL.descriptor(shape: key.shape, layout: key.layout)
+            inputDescriptor = DNNL.descriptor(shape: key.shape, layout: key.layout, dataType: key.inputType.dnnl)
             let operation = "convolution \(key.shape) -> \(outputShape)"
 
             var winograd: (parts: [Part], outputBlocks: Int, inputBlocks: Int)?
             var separateActivation = FusedActivation.none
-            if conv.algorithm.triesWinograd && out.height * out.width >= Conv2d.winogradMinimumPlane {
+            // Winograd's channel blocks read and write float32 maps in place.
+            let float32Maps = key.inputType == .float32 && key.outputType == .float32
+            if conv.algorithm.triesWinograd && float32Maps && out.height * out.width >= Conv2d.winogradMinimumPlane {
                 winograd = try Self.winogradParts(conv: conv, key: key, activation: key.activation, outputLayout: outputLayout, weights: source)
                 // Half the time of a direct convolution pays for one more pass over the output.
                 if winograd == nil && key.activation != .none && !key.hasResidual {
@@ -145,18 +147,22 @@ extension Conv2d {
             return nil
         }
 
-        func run(input: Tensor, output: Tensor, bias: Tensor?) throws {
-            var source = input.storage
+        /// Runs every part on the caller's input at `source` and output at `destination` (float
+        /// offsets apply only to Winograd's channel blocks, which are float32).
+        func run(source input: UnsafeMutableRawPointer, destination output: UnsafeMutableRawPointer, bias: Tensor?) throws {
+            var converted: TensorStorage?
             if convertsInput {
-                source = TensorStorage(count: (DNNL.size(of: parts[0].sourceDescriptor) + 3) / 4, zeroed: false)
-                try DNNL.reorder(from: inputDescriptor, input.data, to: parts[0].sourceDescriptor, source.pointer)
+                converted = TensorStorage(count: (DNNL.size(of: parts[0].sourceDescriptor) + 3) / 4, zeroed: false)
+                try DNNL.reorder(from: inputDescriptor, input, to: parts[0].sourceDescriptor, converted!.pointer)
             }
+            let source = converted.map { UnsafeMutableRawPointer($0.pointer) } ?? input
+            let float = MemoryLayout<Float>.stride
             for part in parts {
-                let src = try DNNL.memory(part.sourceDescriptor, source.pointer + part.sourceOffset)
+                let src = try DNNL.memory(part.sourceDescriptor, source + part.sourceOffset * float)
                 defer { dnnl_memory_destroy(src) }
                 let wei = try DNNL.memory(part.weights.descriptor, part.weights.storage.pointer)
                 defer { dnnl_memory_destroy(wei) }
-                let dst = try DNNL.memory(part.destinationDescriptor, output.data + part.destinationOffset)
+                let dst = try DNNL.memory(part.destinationDescriptor, output + part.destinationOffset * float)
                 defer { dnnl_memory_destroy(dst) }
                 var args: [(Int32, dnnl_memory_t)] = [(DNNL_ARG_SRC, src), (DNNL_ARG_WEIGHTS, wei), (DNNL_ARG_DST, dst)]
                 var biasMemory: dnnl_memory_t?
@@ -165,9 +171,12 @@ extension Conv2d {
                     args.append((DNNL_ARG_BIAS, biasMemory!))
                 }
                 defer { if let biasMemory { dnnl_memory_destroy(biasMemory) } }
-                try withExtendedLifetime(source) { try part.primitive.execute(args, "convolution") }
+                try withExtendedLifetime(converted) { try part.primitive.execute(args, "convolution") }
             }
-            if let pass = separateActivation.separatePass { output.applyInPlace(pass) }
+            if let pass = separateActivation.separatePass {
+                EltwiseCache.shared.run(pass, on: output.assumingMemoryBound(to: Float.self),
+                                        count: Tensor.storageCount(shape: outputShape, layout: outputLayout))
+            }
         }
     }
 
@@ -192,7 +201,7 @@ extension Conv2d {
             let (n, h, w) = (key.shape[0], key.shape[2], key.shape[3])
             let out = conv.outputSize(height: h, width: w)
             var src = DNNL.descriptor(shape: [n, inputChannels, h, w], layout: key.layout, dataType: dataType)
-            var dst = DNNL.descriptor(shape: [n, outputChannels, out.height, out.width], layout: outputLayout)
+            var dst = DNNL.descriptor(shape: [n, outputChannels, out.height, out.width], layout: outputLayout, dataType: key.outputType.dnnl)
             var wei = DNNL.descriptor([outputChannels, inputChannels, conv.kernelSize.height, conv.kernelSize.width], dnnl_format_tag_any, dataType)
             var bia = DNNL.descriptor([outputChannels], dnnl_a)
             var strides = [dnnl_dim_t(conv.stride), dnnl_dim_t(conv.stride)]

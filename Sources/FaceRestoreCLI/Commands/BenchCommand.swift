@@ -9,7 +9,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure network speed against this machine's sgemm, in one process.",
-        subcommands: [CodeFormerBenchCommand.self, ParseNetBenchCommand.self, RetinaFaceBenchCommand.self, RealESRGANBenchCommand.self, PipelineBenchCommand.self]
+        subcommands: [CodeFormerBenchCommand.self, ParseNetBenchCommand.self, RetinaFaceBenchCommand.self, RealESRGANBenchCommand.self, PipelineBenchCommand.self, ConvolutionBenchCommand.self]
     )
 }
 
@@ -26,6 +26,10 @@ struct BenchReport: Encodable {
     var runs: Int
     /// Input megapixels per second (upscalers only).
     var megapixels_per_s: Double?
+    /// Seconds per stage of the last run (`bench pipeline` only).
+    var last_run_stages_s: [String: Double]?
+    /// What each network ran in (`PrecisionSetting.summary`).
+    var precision: String?
 
     func print(json: Bool) {
         if json {
@@ -53,7 +57,7 @@ struct BenchmarkOptions: ParsableArguments {
 
     @OptionGroup var arithmetic: PrecisionOption
 
-    var precision: ComputePrecision { arithmetic.precision }
+    var precision: PrecisionSetting { arithmetic.precision }
 
     /// Warm-up (which also counts the FLOPs), timed runs, then the same process's sgemm: measured
     /// last because OpenBLAS's threads keep spinning after it.
@@ -98,13 +102,13 @@ struct CodeFormerBenchCommand: ParsableCommand {
         var network: CodeFormer!
         let loadSeconds = try Clock.measure {
             if let codeformer {
-                network = try CodeFormer(contentsOf: URL(fileURLWithPath: codeformer), precision: options.precision)
+                network = try CodeFormer(contentsOf: URL(fileURLWithPath: codeformer), precision: options.precision.faceNetworks)
             } else {
                 let path = manifest ?? "../shared/fixtures/codeformer/codeformer_full.manifest.json"
                 guard FileManager.default.fileExists(atPath: path) else {
                     throw ValidationError("No checkpoint given and no manifest at \(path); pass --codeformer or --manifest.")
                 }
-                network = try CodeFormer(syntheticManifest: URL(fileURLWithPath: path), precision: options.precision)
+                network = try CodeFormer(syntheticManifest: URL(fileURLWithPath: path), precision: options.precision.faceNetworks)
             }
         }
         let input = Tensor(zeros: [1, 3, 512, 512])
@@ -149,15 +153,15 @@ struct RealESRGANBenchCommand: ParsableCommand {
         var network: RRDBNet!
         let loadSeconds = try Clock.measure {
             if let model {
-                network = try RRDBNet(contentsOf: URL(fileURLWithPath: model), algorithm: options.precision.convolutionAlgorithm())
+                network = try RRDBNet(contentsOf: URL(fileURLWithPath: model), algorithm: RRDBNet.convolutionAlgorithm(for: options.precision.upsampler))
             } else if manifest == nil, let url = ModelFiles(directory: models).locate(.realesrganX2plus) {
-                network = try RRDBNet(contentsOf: url, algorithm: options.precision.convolutionAlgorithm())
+                network = try RRDBNet(contentsOf: url, algorithm: RRDBNet.convolutionAlgorithm(for: options.precision.upsampler))
             } else {
                 let path = manifest ?? "../shared/fixtures/realesrgan/x2plus_synth/manifest.json"
                 guard FileManager.default.fileExists(atPath: path) else {
                     throw ValidationError("No model given or installed and no manifest at \(path); pass --model or --manifest.")
                 }
-                network = try RRDBNet(syntheticManifest: URL(fileURLWithPath: path), algorithm: options.precision.convolutionAlgorithm())
+                network = try RRDBNet(syntheticManifest: URL(fileURLWithPath: path), algorithm: RRDBNet.convolutionAlgorithm(for: options.precision.upsampler))
             }
         }
         let upsampler = RealESRGANer(network: network, tile: tile, tilePad: tilePad, prePad: 0)
@@ -168,6 +172,7 @@ struct RealESRGANBenchCommand: ParsableCommand {
             _ = upsampler.enhance(image)
         }
         report.megapixels_per_s = Double(size * size) / 1e6 / (report.ms_median / 1000)
+        report.precision = options.precision.upsampler == .bfloat16 && Conv2d.bfloat16Supported ? "bfloat16" : "float32"
         report.print(json: options.json)
     }
 }

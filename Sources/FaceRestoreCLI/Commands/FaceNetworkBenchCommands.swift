@@ -47,7 +47,7 @@ struct ParseNetBenchCommand: ParsableCommand {
     var models: String?
 
     func run() throws {
-        let algorithm = ParseNet.convolutionAlgorithm(for: options.precision)
+        let algorithm = ParseNet.convolutionAlgorithm(for: options.precision.faceNetworks)
         let (network, load) = try loadBenchmarkNetwork(
             file: model, model: .parsing, models: models, manifest: "../shared/fixtures/facelib/parsenet/manifest.json",
             fromFile: { try ParseNet(contentsOf: $0, algorithm: algorithm) },
@@ -78,8 +78,8 @@ struct RetinaFaceBenchCommand: ParsableCommand {
     func run() throws {
         let (network, load) = try loadBenchmarkNetwork(
             file: model, model: .detectionResNet50, models: models, manifest: "../shared/fixtures/facelib/retinaface_r50/manifest.json",
-            fromFile: { try RetinaFace(contentsOf: $0, algorithm: options.precision.convolutionAlgorithm()) },
-            fromManifest: { try RetinaFace(syntheticManifest: $0, algorithm: options.precision.convolutionAlgorithm()) })
+            fromFile: { try RetinaFace(contentsOf: $0, algorithm: options.precision.faceNetworks.convolutionAlgorithm()) },
+            fromManifest: { try RetinaFace(syntheticManifest: $0, algorithm: options.precision.faceNetworks.convolutionAlgorithm()) })
         let input = pattern([1, 3, size, size], scale: 255, offset: -117)
         options.measure(name: "retinaface \(network.backbone.rawValue) \(size)x\(size)", loadSeconds: load) { _ = network(input) }
             .print(json: options.json)

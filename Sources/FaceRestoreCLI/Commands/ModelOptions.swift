@@ -14,8 +14,8 @@ struct ModelsFolderOption: ParsableArguments {
 
 /// The arithmetic the networks run in; shared by every command that runs one.
 struct PrecisionOption: ParsableArguments {
-    @Option(help: "Convolution arithmetic: float32 (matches the official models) or bfloat16 (opt-in: faster on CPUs with AVX-512 BF16, slightly different results; float32 where unsupported).")
-    var precision: ComputePrecision = .float32
+    @Option(help: "Convolution arithmetic: mixed (the default: the Real-ESRGAN upsampler in bfloat16 on CPUs with AVX-512 BF16, the other networks float32), float32 (every network; matches the official models) or bfloat16 (every network; faster, slightly different faces).")
+    var precision: PrecisionSetting = .mixed
 }
 
 /// Where model files come from; shared by every command that loads a network.
@@ -39,7 +39,7 @@ struct ModelOptions: ParsableArguments {
 
     @OptionGroup var arithmetic: PrecisionOption
 
-    var precision: ComputePrecision { arithmetic.precision }
+    var precision: PrecisionSetting { arithmetic.precision }
 
     var models: String? { folder.models }
 
@@ -75,11 +75,11 @@ struct ModelOptions: ParsableArguments {
     func loadCodeFormer() throws -> CodeFormer {
         let url = try codeformerURL()
         if url.pathExtension.lowercased() == "json" {
-            return try CodeFormer(syntheticManifest: url, precision: precision)
+            return try CodeFormer(syntheticManifest: url, precision: precision.faceNetworks)
         }
-        return try CodeFormer(contentsOf: url, precision: precision)
+        return try CodeFormer(contentsOf: url, precision: precision.faceNetworks)
     }
 }
 
 extension FaceRestorationModels.DetectorChoice: ExpressibleByArgument {}
-extension ComputePrecision: ExpressibleByArgument {}
+extension PrecisionSetting: ExpressibleByArgument {}

@@ -7,7 +7,7 @@ import TensorCore
 struct PipelineBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pipeline",
-        abstract: "Time a whole-photo restoration (detect, align, CodeFormer, ParseNet, paste-back) per stage.",
+        abstract: "Time a whole-photo restoration (detect, align, CodeFormer, ParseNet, paste-back, Real-ESRGAN) per stage.",
         discussion: """
             Models come from the models folder; any that is missing is replaced by full-size synthetic \
             weights from the fixture manifests (../shared/fixtures), so the figures hold for the official \
@@ -33,6 +33,9 @@ struct PipelineBenchCommand: ParsableCommand {
     @Flag(help: "Upsample the background with Real-ESRGAN x2plus.")
     var backgroundEnhance = false
 
+    @Flag(help: "Upsample the restored faces with Real-ESRGAN x2plus.")
+    var faceUpsample = false
+
     func run() throws {
         let files = ModelFiles(directory: models)
         let fixtures = "../shared/fixtures/"
@@ -51,17 +54,20 @@ struct PipelineBenchCommand: ParsableCommand {
         let load = Clock.measure { loaded = FaceRestorationModels.load(from: files, detector: .resnet50, overrides: overrides, precision: options.precision) }
         let pipeline = FaceRestorationPipeline(models: loaded)
         let photo = try ImageDecoder.decode(Data(contentsOf: URL(fileURLWithPath: image)))
-        let request = RestorationOptions(upscale: upscale, backgroundEnhance: backgroundEnhance, onlyCenterFace: onlyCenterFace)
+        let request = RestorationOptions(upscale: upscale, backgroundEnhance: backgroundEnhance, faceUpsample: faceUpsample,
+                                         onlyCenterFace: onlyCenterFace)
         try pipeline.checkModels(for: request)
         var last: RestorationResult?
         var failure: Error?
-        let report = options.measure(name: "pipeline \(photo.width)x\(photo.height) upscale \(upscale)", loadSeconds: load) {
+        var report = options.measure(name: "pipeline \(photo.width)x\(photo.height) upscale \(upscale)", loadSeconds: load) {
             do { last = try pipeline.restore(photo, options: request) } catch { failure = error }
         }
         if let failure { throw failure }
+        report.precision = options.precision.summary
+        if let last { report.last_run_stages_s = Dictionary(last.timings.stages.map { ($0.name, $0.seconds) }, uniquingKeysWith: +) }
         report.print(json: options.json)
         if !options.json, let last {
-            let networks = ["detect", "restore", "parse", "upsample background"].compactMap { last.timings[$0] }.reduce(0, +)
+            let networks = ["detect", "restore", "parse", "upsample background", "upsample faces"].compactMap { last.timings[$0] }.reduce(0, +)
             print("last run: \(last.facesFound) faces; \(last.timings.summary)")
             print(String(format: "networks %.2f s of %.2f s: whole request / networks = %.2f", networks, last.timings.total, last.timings.total / networks))
         }

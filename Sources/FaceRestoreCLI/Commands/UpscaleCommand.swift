@@ -67,8 +67,8 @@ struct UpscaleCommand: ParsableCommand {
         let destinations = try OutputPaths(output: output, inputs: files)
         let url = try modelURL()
         let network = url.pathExtension.lowercased() == "json"
-            ? try RRDBNet(syntheticManifest: url, algorithm: arithmetic.precision.convolutionAlgorithm())
-            : try RRDBNet(contentsOf: url, algorithm: arithmetic.precision.convolutionAlgorithm())
+            ? try RRDBNet(syntheticManifest: url, algorithm: RRDBNet.convolutionAlgorithm(for: arithmetic.precision.upsampler))
+            : try RRDBNet(contentsOf: url, algorithm: RRDBNet.convolutionAlgorithm(for: arithmetic.precision.upsampler))
         if network.scale == 2 && (tile % 2 != 0 || tilePad % 2 != 0) && tile > 0 {
             throw ValidationError("an x2 model needs an even --tile and --tile-pad (its tiles are pixel-unshuffled)")
         }

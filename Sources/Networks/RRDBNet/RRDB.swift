@@ -25,6 +25,17 @@ public struct ResidualDenseBlock {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
+        guard DenseFeatures.supports(x, growth: conv1.outChannels) else { return concatenating(x) }
+        let lrelu = FusedActivation.leakyReLU(RRDBNet.negativeSlope)
+        let features = DenseFeatures(x, capacity: conv5.inChannels, bfloat16: conv1.algorithm == .bfloat16)
+        for conv in [conv1, conv2, conv3, conv4] { features.append(conv, activation: lrelu) }
+        // `x5 * 0.2 + x`, rounded in the same two steps as PyTorch.
+        return features.convolve(conv5).scaledInPlace(by: RRDBNet.residualScale) + x
+    }
+
+    /// The same with a concatenation per layer, for maps `DenseFeatures` cannot hold (several
+    /// images, or channel counts that are not whole blocks, as in the tiny test checkpoints).
+    func concatenating(_ x: Tensor) -> Tensor {
         let lrelu = FusedActivation.leakyReLU(RRDBNet.negativeSlope)
         let x1 = conv1(x, activation: lrelu)
         let x2 = conv2(Tensor.concatenateChannels([x, x1]), activation: lrelu)

@@ -44,10 +44,22 @@ public final class RRDBNet: @unchecked Sendable {
     public let convHR: Conv2d
     public let convLast: Conv2d
 
+    /// The algorithm every caller runs Real-ESRGAN with in `precision`.
+    public static func convolutionAlgorithm(for precision: ComputePrecision) -> ConvAlgorithm {
+        precision.convolutionAlgorithm(.direct)
+    }
+
+    /// Trunk blocks that run float32 even in reduced precision: an early block's error is carried
+    /// and reshaped by every later one (x4plus's synthesised textures move most), a late one's is not.
+    /// Three measured the least that keeps every fixture photo's centre crop at 50 dB or more against float32
+    /// (README, "Reduced precision"); they are 13 % of the trunk's work.
+    static let float32LeadingBlocks = 3
+
     static let negativeSlope: Float = 0.2
     static let residualScale: Float = 0.2
 
-    /// - Parameter algorithm: the convolution algorithm for every layer. oneDNN's direct kernels
+    /// - Parameter algorithm: the convolution algorithm for the trunk's layers (the others run its
+    ///   float32 counterpart, see below). oneDNN's direct kernels
     ///   meet the fixtures' float32 tolerances (max 2e-4, mean 5e-6) with a wide margin: measured
     ///   x4plus max 8.5e-6 / mean 3.2e-7, x2plus synthetic 7.6e-6 / 8.6e-7 (`.gemm`: 2.6e-6 / 1.6e-7
     ///   and 6.9e-6 / 6.0e-7, but about 1.7x slower), so direct is the default.
@@ -63,8 +75,13 @@ public final class RRDBNet: @unchecked Sendable {
         if convInChannels == outChannels * 4 { scale = 2 } else if convInChannels == outChannels * 16 { scale = 1 } else { scale = 4 }
         let inChannels = convInChannels / ((4 / scale) * (4 / scale))
 
+        // Reduced precision only in the trunk (after its first blocks, see `float32LeadingBlocks`),
+        // where every block's output is scaled by 0.2 before it joins the residual stream. conv_first reads the image itself (bfloat16 keeps 8 bits: up
+        // to half an 8-bit level off), conv_body adds to the long skip unscaled, and the upsampling
+        // tail's errors reach the pixels directly: in bfloat16 they cost 10-15 dB of PSNR against
+        // float32 for about 8 % of the work.
         func conv(_ name: String, in cin: Int, out cout: Int) throws -> Conv2d {
-            try p.conv(name, inChannels: cin, outChannels: cout, kernel: 3, padding: .symmetric(1), algorithm: algorithm)
+            try p.conv(name, inChannels: cin, outChannels: cout, kernel: 3, padding: .symmetric(1), algorithm: algorithm.float32Counterpart)
         }
         convFirst = try conv("conv_first", in: convInChannels, out: features)
 
@@ -72,7 +89,8 @@ public final class RRDBNet: @unchecked Sendable {
         while store.contains("body.\(blockCount).rdb1.conv1.weight") { blockCount += 1 }
         let growChannels = blockCount > 0 ? try p.shape(of: "body.0.rdb1.conv1.weight")[0] : 0
         body = try (0..<blockCount).map {
-            try RRDB(p.scope("body.\($0)."), features: features, growChannels: growChannels, algorithm: algorithm)
+            try RRDB(p.scope("body.\($0)."), features: features, growChannels: growChannels,
+                     algorithm: $0 < Self.float32LeadingBlocks ? algorithm.float32Counterpart : algorithm)
         }
         convBody = try conv("conv_body", in: features, out: features)
         convUp1 = try conv("conv_up1", in: features, out: features)
@@ -94,7 +112,6 @@ public final class RRDBNet: @unchecked Sendable {
         precondition(x.rank == 4 && x.shape[1] == configuration.inChannels, "RRDBNet expects (n, \(configuration.inChannels), h, w), got \(x.shape)")
         let factor = configuration.unshuffleFactor
         let input = factor > 1 ? x.pixelUnshuffled(factor: factor) : x
-        let lrelu = FusedActivation.leakyReLU(Self.negativeSlope)
         let first = convFirst(input)
         var trunk = first
         for block in body { trunk = block(trunk) }
@@ -110,7 +127,8 @@ public final class RRDBNet: @unchecked Sendable {
     func upsampled(_ feat: Tensor, bandRows: Int? = nil) -> Tensor {
         let lrelu = FusedActivation.leakyReLU(Self.negativeSlope)
         let (height, width) = (feat.shape[2], feat.shape[3])
-        // Rows of trunk output per band: a 4x-resolution activation of at most ~64 MB.
+        // Rows of trunk output per band: a 4x-resolution activation of at most ~32 MB (the halo
+        // rows this adds are ~1 % of the work).
         let bandRows = bandRows ?? max(8, Self.bandBytes / (16 * width * configuration.features * MemoryLayout<Float>.stride))
         var outputs: [Tensor] = []
         for start in stride(from: 0, to: height, by: bandRows) {
@@ -126,7 +144,7 @@ public final class RRDBNet: @unchecked Sendable {
     }
 
     static let bandHalo = 2
-    static let bandBytes = 64 << 20
+    static let bandBytes = 32 << 20
 }
 
 extension RRDBNet {

@@ -50,10 +50,13 @@ public final class FaceRestorationModels: @unchecked Sendable {
     /// Loads every model found in `files` by its official file name. A missing or broken file is
     /// recorded in `problems` instead of failing, so the caller can serve what works.
     ///
-    /// - Parameter overrides: files to use instead of the official names (e.g. `--codeformer PATH`);
-    ///   a `.json` file is a synthetic-weights manifest (tests and benchmarks).
+    /// - Parameters:
+    ///   - overrides: files to use instead of the official names (e.g. `--codeformer PATH`); a
+    ///     `.json` file is a synthetic-weights manifest (tests and benchmarks).
+    ///   - precision: the arithmetic of each network (by default the upsampler's is bfloat16).
     public static func load(from files: ModelFiles, detector choice: DetectorChoice = .automatic,
-                            overrides: [ModelFiles.Model: URL] = [:], precision: ComputePrecision = .float32) -> FaceRestorationModels {
+                            overrides: [ModelFiles.Model: URL] = [:], precision setting: PrecisionSetting = .mixed) -> FaceRestorationModels {
+        let precision = setting.faceNetworks
         var problems: [ModelFiles.Model: String] = [:]
         func load<T>(_ model: ModelFiles.Model, file: (URL) throws -> T, manifest: (URL) throws -> T) -> T? {
             do {
@@ -91,8 +94,9 @@ public final class FaceRestorationModels: @unchecked Sendable {
         func upsampler(_ network: RRDBNet) -> RealESRGANer {
             RealESRGANer(network: network, tile: upsamplerTile, tilePad: upsamplerTilePad, prePad: 0)
         }
-        let realesrgan = load(.realesrganX2plus, file: { upsampler(try RRDBNet(contentsOf: $0, algorithm: algorithm)) },
-                              manifest: { upsampler(try RRDBNet(syntheticManifest: $0, algorithm: algorithm)) })
+        let upsamplerAlgorithm = RRDBNet.convolutionAlgorithm(for: setting.upsampler)
+        let realesrgan = load(.realesrganX2plus, file: { upsampler(try RRDBNet(contentsOf: $0, algorithm: upsamplerAlgorithm)) },
+                              manifest: { upsampler(try RRDBNet(syntheticManifest: $0, algorithm: upsamplerAlgorithm)) })
         return FaceRestorationModels(codeformer: codeformer, detector: detector, parser: parser, upsampler: realesrgan,
                                      files: files, problems: problems, detectorModel: detectorModel)
     }

@@ -147,13 +147,16 @@ public final class FaceRestorationPipeline: @unchecked Sendable {
                 return parseSeconds.measure { ParseMask.faceMask(parser: parser, bgr: bgr, width: 512, height: 512) }
             }
         }
+        let faceUpsampleSeconds = SecondsCounter()
         if applied.faceUpsample, let upsampler = models.upsampler {
             let scale = Double(applied.upscale)
             paste.faceUpsampler = { face in
-                try upsampler.enhance(face.swappingRedBlue(), outscale: scale) { _, _ in
-                    try monitor.checkpoint()
-                    monitor.note(.upsample)
-                }.swappingRedBlue()
+                try faceUpsampleSeconds.measure {
+                    try upsampler.enhance(face.swappingRedBlue(), outscale: scale) { _, _ in
+                        try monitor.checkpoint()
+                        monitor.note(.upsample)
+                    }.swappingRedBlue()
+                }
             }
         }
         let pasteStart = done
@@ -170,6 +173,7 @@ public final class FaceRestorationPipeline: @unchecked Sendable {
         try monitor.enter(.paste, done: pasteStart)
         let pasted = try timings.measure("paste") { try paste.paste(pasteFaces, onto: photo.bgr, upsampledBackground: background) }
         if parseSeconds.total > 0 { timings.add("parse", parseSeconds.total, from: "paste") }
+        if faceUpsampleSeconds.total > 0 { timings.add("upsample faces", faceUpsampleSeconds.total, from: "paste") }
         var result = pasted.swappingRedBlue()
         if let alpha = photo.alpha {
             result = try result.attachingAlpha(alpha.to8Bit().resized(width: result.width, height: result.height, interpolation: .linear))
@@ -189,13 +193,14 @@ public final class FaceRestorationPipeline: @unchecked Sendable {
         return kept.sorted().map { faces[$0] }
     }
 
-    /// Seconds spent in a closure the pipeline hands to another stage (ParseNet inside paste-back).
+    /// Seconds spent in a closure the pipeline hands to another stage (ParseNet and face upsampling
+    /// inside paste-back).
     final class SecondsCounter {
         private(set) var total = 0.0
-        func measure<T>(_ body: () -> T) -> T {
+        func measure<T>(_ body: () throws -> T) rethrows -> T {
             let start = DispatchTime.now().uptimeNanoseconds
             defer { total += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
-            return body()
+            return try body()
         }
     }
 

@@ -25,7 +25,7 @@ public struct ServiceConfiguration: Sendable, Equatable {
     /// nil: every core.
     public var threads: Int?
     public var detector = FaceRestorationModels.DetectorChoice.automatic
-    public var precision = ComputePrecision.float32
+    public var precision = PrecisionSetting.mixed
     public var largeImageLimits = LargeImageLimits()
     /// Faces restored per photo, the largest first; the rest are left as they are.
     public var maxFaces = 50
@@ -171,8 +171,8 @@ public struct ServiceConfiguration: Sendable, Equatable {
             }
             detector = choice
         case .precision:
-            guard let choice = ComputePrecision(rawValue: value.lowercased()) else {
-                throw invalid(ComputePrecision.allCases.map(\.rawValue).joined(separator: ", "))
+            guard let choice = PrecisionSetting(rawValue: value.lowercased()) else {
+                throw invalid(PrecisionSetting.allCases.map(\.rawValue).joined(separator: ", "))
             }
             precision = choice
         case .store:
@@ -217,7 +217,7 @@ public struct ServiceConfiguration: Sendable, Equatable {
             "work          at most \(maxFaces) faces per photo; requests stopped after \(DurationText.describe(requestTimeout)), jobs after \(DurationText.describe(jobTimeout)); shutdown grace \(DurationText.describe(shutdownGrace))",
             "timeouts      idle \(DurationText.describe(connectionLimits.idleTimeout)), head \(DurationText.describe(connectionLimits.headerTimeout)), body pause \(DurationText.describe(connectionLimits.bodyTimeout)) and at least \(ByteCount.describe(connectionLimits.minBodyRate))/s",
             "detector      \(detector.rawValue)",
-            "precision     \(precision.rawValue)\(precision == .bfloat16 && !Conv2d.bfloat16Supported ? " (no bfloat16 kernels on this CPU: float32)" : "")",
+            "precision     \(precision.summary)",
             "large images  upscale 4 -> 2 above \(rule(largeImageLimits.reduceToTwoAbove)), -> 1 above \(rule(largeImageLimits.reduceToOneAbove))",
             "store         " + (store.map { "\($0) (jobs and results shared by the cluster; lease \(DurationText.describe(lease)), \(maxAttempts) attempts)" + (noInference ? "; no inference here: workers run the restorations" : "; this process also runs restorations") } ?? "this process (queue in memory, results in the folder above)"),
         ]

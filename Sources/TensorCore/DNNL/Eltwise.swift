@@ -24,7 +24,8 @@ public enum Activation: Hashable, Sendable {
 extension Tensor {
     /// Applies `activation` to every element, in place. Only for tensors this code just created.
     public func applyInPlace(_ activation: Activation) {
-        EltwiseCache.shared.run(activation, on: self)
+        EltwiseCache.shared.run(activation, on: data, count: Tensor.storageCount(shape: shape, layout: layout))
+        withExtendedLifetime(self) {}
     }
 
     /// A new tensor holding `activation(self)`.
@@ -35,7 +36,7 @@ extension Tensor {
     }
 }
 
-private final class EltwiseCache: @unchecked Sendable {
+final class EltwiseCache: @unchecked Sendable {
     static let shared = EltwiseCache()
 
     private struct Key: Hashable {
@@ -48,13 +49,12 @@ private final class EltwiseCache: @unchecked Sendable {
 
     /// Padding in blocked layouts stays zero for every activation used here (f(0) = 0) except
     /// sigmoid, which the caller must only use on contiguous tensors.
-    func run(_ activation: Activation, on tensor: Tensor) {
-        let count = Tensor.storageCount(shape: tensor.shape, layout: tensor.layout)
+    func run(_ activation: Activation, on data: UnsafeMutablePointer<Float>, count: Int) {
         let key = Key(count: count, activation: activation)
         let md = DNNL.descriptor([count], dnnl_a)
         do {
             let primitive = try self.primitive(key, md)
-            let memory = try DNNL.memory(md, tensor.data)
+            let memory = try DNNL.memory(md, data)
             defer { dnnl_memory_destroy(memory) }
             try primitive.execute([(DNNL_ARG_SRC, memory), (DNNL_ARG_DST, memory)], "eltwise \(activation)")
         } catch {
