@@ -1,8 +1,15 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// Imports are internal unless marked, and members are visible only through a module imported in
+/// the same file: the compiler checks the target graph (as hummingbird does).
+let checkedImports: [SwiftSetting] = [
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
 /// facerestore: CodeFormer face restoration as a Swift service.
-/// Targets mirror the layers in DEVELOPERS.md; each layer depends only on the ones below it.
+/// Targets mirror the layers in ARCHITECTURE.md; each layer depends only on the ones below it.
 let package = Package(
     name: "facerestore",
     platforms: [.macOS(.v14)],
@@ -70,6 +77,7 @@ let package = Package(
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             // The web page at `/`, compiled into the binary (no files to ship beside it).
             resources: [.embedInCode("Web/Page"), .embedInCode("OpenAPI")]
@@ -109,3 +117,11 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + checkedImports
+    // Each folder under Sources/ has a README for the next engineer; it is not a resource.
+    if target.path == nil, target.type == .regular || target.type == .executable {
+        target.exclude.append("README.md")
+    }
+}

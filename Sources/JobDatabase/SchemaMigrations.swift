@@ -1,5 +1,6 @@
 import Logging
 import PostgresNIO
+import NIOConcurrencyHelpers
 
 /// The database schema as numbered steps, applied in order at start-up by whichever process gets
 /// there first: each step runs in one transaction holding an advisory lock, so replicas and workers
@@ -101,7 +102,7 @@ extension JobDatabase {
     /// Brings the schema to `SchemaMigrations.latest`; returns the version found before. Safe when
     /// many processes start at once; refuses a schema newer than this program.
     @discardableResult
-    public func migrate() async throws(DatabaseError) -> Int {
+    package func migrate() async throws(DatabaseError) -> Int {
         let logger = self.logger
         let found = try await perform("the schema migration", timeout: .seconds(60)) { client in
             try await client.withTransaction(logger: logger) { connection in
@@ -133,7 +134,7 @@ extension JobDatabase {
 
     /// `migrate`, tried again every two seconds until the database answers (a replica or worker
     /// started before its database waits for it); returns when migrated or cancelled.
-    public func migrateWhenAvailable() async {
+    package func migrateWhenAvailable() async {
         var warned = false
         while !Task.isCancelled {
             do {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Checkpoints
+import TensorCore
 
 @Suite("Safetensors")
 struct SafetensorsTests {

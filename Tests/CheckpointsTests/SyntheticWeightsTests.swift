@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 import Checkpoints
+import TensorCore
 
 @Suite("Synthetic weights")
 struct SyntheticWeightsTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Checkpoints
+import TensorCore
 
 /// Zip checkpoints built byte by byte, to exercise what the fixtures do not: strides, offsets,
 /// shared storages, other dtypes, and every way the container can be wrong.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Restoration
 @testable import Service
+import JobDatabase
 
 @Suite("Service configuration: flags, environment, defaults")
 struct ConfigurationTests {

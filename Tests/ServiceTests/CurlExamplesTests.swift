@@ -4,6 +4,7 @@ import HummingbirdTesting
 import Imaging
 import Testing
 @testable import Service
+import Restoration
 
 /// The contract's curl examples, run verbatim with curl against a started server (stand-in
 /// restorer; `ServiceEndToEndTests` runs the first one again through the real pipeline).

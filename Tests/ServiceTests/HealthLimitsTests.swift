@@ -2,6 +2,8 @@ import Foundation
 import HummingbirdTesting
 import Testing
 @testable import Service
+import HTTPTypes
+import Restoration
 
 /// `/api/health` reports the configured limits, so a client can refuse what the service would.
 @Suite("GET /api/health limits")

@@ -1,5 +1,7 @@
 import Testing
 @testable import Service
+import HTTPTypes
+import Restoration
 
 @Suite("Process parameters: defaults, coercion, ranges")
 struct ParameterTests {

@@ -3,6 +3,8 @@ import Logging
 import Testing
 import TestSupport
 @testable import Service
+import HTTPTypes
+import JobDatabase
 
 /// The results folder is no single point of failure: deleted, it is created again by the next
 /// write; replaced by hand, the new one is used for writing, serving and sweeping; a failed write

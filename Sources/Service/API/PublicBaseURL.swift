@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import Foundation
 
 /// Where clients reach the service, for the absolute `image_url`s: the configured public base URL,
 /// else the scheme and host the request came in on. Behind a proxy those are in

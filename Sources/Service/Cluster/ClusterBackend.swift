@@ -2,6 +2,7 @@ import Foundation
 import JobDatabase
 import Logging
 import Restoration
+import HTTPTypes
 
 /// The cluster back end (`--store postgres://…`): every batch, synchronous or not, is a job in the
 /// shared database; any worker runs it, any replica reports it and serves its results. A synchronous

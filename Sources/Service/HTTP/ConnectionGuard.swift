@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOHTTP1
+import HTTPTypes
 
 /// Watches one connection between the HTTP decoder and the application, and keeps what the
 /// application cannot see from inside a route:

@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import Foundation
 
 /// `GET /`: the page for trying the service in a browser, and `GET /web/{name}` its scripts, style
 /// sheet and icon. The files live in `Web/Page` and are compiled into the binary (SwiftPM's

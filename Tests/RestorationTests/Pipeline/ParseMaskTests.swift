@@ -3,6 +3,7 @@ import Networks
 import Restoration
 import Testing
 import TestSupport
+import TensorCore
 
 /// The paste-back face mask against `fixtures/facelib/parsenet/mask_blurred.npy` (README: from the
 /// reference labels <= 1e-6; from our own labels <= 5e-3, one flipped pixel moves it by <= 7e-4).

@@ -2,6 +2,8 @@ import Foundation
 import HummingbirdTesting
 import Testing
 @testable import Service
+import HTTPTypes
+import JobDatabase
 
 /// `GET /api/ready`: 200 only once the networks are warmed up, the models of an ordinary request
 /// are loaded and the server is not draining; otherwise 503 with the reason and Retry-After.

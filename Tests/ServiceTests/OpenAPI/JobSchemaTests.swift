@@ -3,6 +3,9 @@ import HummingbirdTesting
 import Testing
 import TestSupport
 @testable import Service
+import HTTPTypes
+import NIOCore
+import Restoration
 
 /// Real job objects in every state, and the other bodies the operations API adds, validated
 /// against the repository's OpenAPI document with the `jsonschema` package (installed with

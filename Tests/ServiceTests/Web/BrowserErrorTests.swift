@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import HTTPTypes
 
 /// Failures as the page shows them: the service's message next to the photo it belongs to, photos
 /// refused before upload with the reason, and a full queue (503 + Retry-After) waited out and retried.
