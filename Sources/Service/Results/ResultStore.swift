@@ -2,6 +2,11 @@ import Foundation
 import Logging
 #if canImport(Glibc)
 import Glibc
+// Optimised builds of Swift 6.3 on Linux attribute `struct stat` and `timespec` to Dispatch's C
+// module, and MemberImportVisibility then asks for it by name.
+#if canImport(CDispatch)
+import CDispatch
+#endif
 #elseif canImport(Darwin)
 import Darwin
 #endif
