@@ -13,9 +13,6 @@ final class UploadBudget: @unchecked Sendable {
         self.capacity = capacity
     }
 
-    /// Bytes reserved now.
-    var inUse: Int { lock.withLock { reserved } }
-
     /// Reserves `bytes`, or returns nil when they do not fit. A request larger than the whole
     /// budget is let through only when nothing else is reserved, so it is never refused forever.
     func reserve(_ bytes: Int) -> Reservation? {
