@@ -1,5 +1,5 @@
 import Foundation
-import Restoration
+import ModelCatalog
 
 /// The state of each official model file on disk, for `facerestore models list` and `verify`.
 public struct ModelFileStatus: Sendable, Equatable {

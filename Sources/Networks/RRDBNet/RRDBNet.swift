@@ -44,11 +44,6 @@ public final class RRDBNet: @unchecked Sendable {
     public let convHR: Conv2d
     public let convLast: Conv2d
 
-    /// The algorithm every caller runs Real-ESRGAN with in `precision`.
-    public static func convolutionAlgorithm(for precision: ComputePrecision) -> ConvAlgorithm {
-        precision.convolutionAlgorithm(.direct)
-    }
-
     /// Trunk blocks that run float32 even in reduced precision: an early block's error is carried
     /// and reshaped by every later one (x4plus's synthesised textures move most), a late one's is not.
     /// Three measured the least that keeps every fixture photo's centre crop at 50 dB or more against float32
@@ -97,7 +92,6 @@ public final class RRDBNet: @unchecked Sendable {
         convUp2 = try conv("conv_up2", in: features, out: features)
         convHR = try conv("conv_hr", in: features, out: features)
         convLast = try conv("conv_last", in: features, out: outChannels)
-        try store.verifyAllUsed()
 
         configuration = RRDBNetConfiguration(
             inChannels: inChannels, outChannels: outChannels, features: features,
@@ -147,15 +141,15 @@ public final class RRDBNet: @unchecked Sendable {
     static let bandBytes = 32 << 20
 }
 
-extension RRDBNet {
-    /// Loads a Real-ESRGAN checkpoint (`RealESRGAN_x4plus.pth`, `RealESRGAN_x2plus.pth` as released:
-    /// `params_ema`, else `params`, else a bare state dict).
-    public convenience init(contentsOf url: URL, algorithm: ConvAlgorithm = .direct) throws {
-        try self.init(ParameterStore(CheckpointReader.load(url)), algorithm: algorithm)
+extension RRDBNet: LoadableNetwork {
+    /// oneDNN's direct kernels in float32, bfloat16 where the CPU has them (the trunk only, see `init`).
+    public static func convolutionAlgorithm(for precision: ComputePrecision) -> ConvAlgorithm {
+        precision.convolutionAlgorithm(.direct)
     }
 
-    /// Builds the network from a synthetic-weights manifest (benchmarks and parity tests).
-    public convenience init(syntheticManifest url: URL, algorithm: ConvAlgorithm = .direct) throws {
-        try self.init(ParameterStore(SyntheticWeights.load(manifest: url)), algorithm: algorithm)
+    /// Real-ESRGAN checkpoints as released (`RealESRGAN_x4plus.pth`, `RealESRGAN_x2plus.pth`:
+    /// weights in `params_ema`) or any state dict of the same layout.
+    public convenience init(_ parameters: ParameterStore, algorithm: ConvAlgorithm, weights: WeightsFile?) throws {
+        try self.init(parameters, algorithm: algorithm)
     }
 }

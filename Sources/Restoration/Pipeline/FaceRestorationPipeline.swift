@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import ModelCatalog
 import Networks
 import TensorCore
 

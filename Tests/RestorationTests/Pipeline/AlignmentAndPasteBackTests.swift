@@ -63,7 +63,7 @@ import TestSupport
     }
 
     static let parser: Result<ParseNet, Error> = Result {
-        try ParseNet(syntheticManifest: Fixtures.url("facelib/parsenet/manifest.json"))
+        try NetworkLoader().load(ParseNet.self, from: Fixtures.url("facelib/parsenet/manifest.json"), algorithm: .direct)
     }
 
     @Test(.enabled(if: Fixtures.available("facelib/align_paste_04/align_paste.json")),

@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import ModelCatalog
 import Networks
 import Restoration
 import Testing
@@ -107,7 +108,7 @@ import TestSupport
     @Test(.enabled(if: modelsAvailable && Fixtures.available("realesrgan/tiny/tiny_rrdb_x2.pth")))
     func realESRGANUpsamplesBackgroundAndFaces() throws {
         let base = try Self.models.get()
-        let upsampler = RealESRGANer(network: try RRDBNet(contentsOf: Fixtures.url("realesrgan/tiny/tiny_rrdb_x2.pth")), tile: 400, tilePad: 40, prePad: 0)
+        let upsampler = RealESRGANer(network: try NetworkLoader().load(RRDBNet.self, from: Fixtures.url("realesrgan/tiny/tiny_rrdb_x2.pth"), algorithm: .direct), tile: 400, tilePad: 40, prePad: 0)
         let models = FaceRestorationModels(codeformer: base.codeformer, detector: base.detector, parser: base.parser, upsampler: upsampler,
                                            files: base.files, detectorModel: base.detectorModel)
         let pipeline = FaceRestorationPipeline(models: models)
