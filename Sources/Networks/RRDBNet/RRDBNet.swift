@@ -1,5 +1,3 @@
-import Checkpoints
-import Foundation
 import TensorCore
 
 /// Hyperparameters of an `RRDBNet`, all read from tensor shapes.
