@@ -1,7 +1,7 @@
 import Foundation
 
 /// Why a restoration could not run or did not finish.
-public enum RestorationError: Error, CustomStringConvertible, Equatable {
+package enum RestorationError: Error, CustomStringConvertible, Equatable {
     case modelMissing(model: String, directory: String, releaseURL: String, license: String)
     case modelFileUnreadable(path: String, reason: String)
     case notImplemented(String)
@@ -10,7 +10,7 @@ public enum RestorationError: Error, CustomStringConvertible, Equatable {
     /// The restoration was stopped at a checkpoint (`RestorationMonitor.stop`).
     case stopped(RestorationMonitor.StopReason)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .imageTooLarge(let stage, let width, let height, let limit):
             "\(stage) would be \(width)x\(height) = \(width.multipliedReportingOverflow(by: height).partialValue) pixels, over the limit of \(limit) pixels"

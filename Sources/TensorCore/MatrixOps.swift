@@ -1,22 +1,22 @@
 import Foundation
 
 /// Fully connected layer (PyTorch `nn.Linear`): `y = x W^T + b` over the last dimension.
-public struct Linear: Sendable {
-    public let weight: Tensor  // (out, in)
-    public let bias: Tensor?
+package struct Linear: Sendable {
+    package let weight: Tensor  // (out, in)
+    package let bias: Tensor?
 
-    public init(weight: Tensor, bias: Tensor?) {
+    package init(weight: Tensor, bias: Tensor?) {
         precondition(weight.rank == 2, "linear weight must be 2-D, got \(weight.shape)")
         if let bias { precondition(bias.shape == [weight.shape[0]], "linear bias \(bias.shape) for weight \(weight.shape)") }
         self.weight = weight.contiguous()
         self.bias = bias?.contiguous()
     }
 
-    public var inFeatures: Int { weight.shape[1] }
-    public var outFeatures: Int { weight.shape[0] }
+    package var inFeatures: Int { weight.shape[1] }
+    package var outFeatures: Int { weight.shape[0] }
 
     /// `x`: contiguous `(..., in)`; returns `(..., out)`.
-    public func callAsFunction(_ x: Tensor) -> Tensor {
+    package func callAsFunction(_ x: Tensor) -> Tensor {
         let input = x.contiguous()
         precondition(input.shape.last == inFeatures, "linear expects \(inFeatures) features, got \(x.shape)")
         let rows = input.elementCount / inFeatures
@@ -31,19 +31,19 @@ public struct Linear: Sendable {
 }
 
 /// Layer normalisation over the last dimension (PyTorch `nn.LayerNorm`), statistics in float64.
-public struct LayerNorm: Sendable {
-    public let weight: Tensor
-    public let bias: Tensor
-    public let epsilon: Double
+package struct LayerNorm: Sendable {
+    package let weight: Tensor
+    package let bias: Tensor
+    package let epsilon: Double
 
-    public init(weight: Tensor, bias: Tensor, epsilon: Double = 1e-5) {
+    package init(weight: Tensor, bias: Tensor, epsilon: Double = 1e-5) {
         precondition(weight.shape == bias.shape && weight.rank == 1, "layer norm parameters \(weight.shape) / \(bias.shape)")
         self.weight = weight.contiguous()
         self.bias = bias.contiguous()
         self.epsilon = epsilon
     }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor {
+    package func callAsFunction(_ x: Tensor) -> Tensor {
         let input = x.contiguous()
         let width = weight.shape[0]
         precondition(input.shape.last == width, "layer norm over \(width) got \(x.shape)")
@@ -67,7 +67,7 @@ public struct LayerNorm: Sendable {
 
 extension Tensor {
     /// Softmax over the last dimension, in place, with float64 sums.
-    public func softmaxLastDimensionInPlace() {
+    package func softmaxLastDimensionInPlace() {
         precondition(layout == .contiguous)
         let width = shape.last!
         let rows = elementCount / width
@@ -87,7 +87,7 @@ extension Tensor {
     }
 
     /// The transpose of a contiguous 2-D tensor.
-    public func transposed2D() -> Tensor {
+    package func transposed2D() -> Tensor {
         precondition(rank == 2 && layout == .contiguous)
         let (r, c) = (shape[0], shape[1])
         let out = Tensor(zeros: [c, r])

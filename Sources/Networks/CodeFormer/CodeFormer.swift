@@ -7,43 +7,43 @@ import TensorCore
 /// controllable feature fusion from the encoder weighted by the fidelity `w`.
 ///
 /// Every hyperparameter but the head count is read from tensor shapes; see `CodeFormerConfiguration`.
-public final class CodeFormer: @unchecked Sendable {
-    public let configuration: CodeFormerConfiguration
-    public let positionEmbedding: Tensor
-    public let encoder: VQGANStack
-    public let codebook: Tensor
-    public let generator: VQGANStack
-    public let featureEmbedding: Linear
-    public let transformerLayers: [TransformerSALayer]
-    public let predictionNorm: LayerNorm
-    public let predictionHead: Linear
+package final class CodeFormer: @unchecked Sendable {
+    package let configuration: CodeFormerConfiguration
+    package let positionEmbedding: Tensor
+    package let encoder: VQGANStack
+    package let codebook: Tensor
+    package let generator: VQGANStack
+    package let featureEmbedding: Linear
+    package let transformerLayers: [TransformerSALayer]
+    package let predictionNorm: LayerNorm
+    package let predictionHead: Linear
     /// Keyed by spatial size ("32", "64", ...).
-    public let fuseBlocks: [String: FuseSFTBlock]
+    package let fuseBlocks: [String: FuseSFTBlock]
 
     /// Encoder block index -> feature size it taps; generator block index -> size it fuses.
     let encoderTaps: [Int: String]
     let generatorFusions: [Int: String]
 
     /// What one forward pass produced, including the intermediate tensors the parity tests compare.
-    public struct Output {
+    package struct Output {
         /// `(1, 3, 512, 512)`, RGB in about [-1, 1], not clamped.
-        public let image: Tensor
+        package let image: Tensor
         /// `(1, 256, codebookSize)`: position-major logits.
-        public let logits: Tensor
+        package let logits: Tensor
         /// `(1, 256, 16, 16)`: encoder output before quantisation.
-        public let lqFeature: Tensor
+        package let lqFeature: Tensor
         /// Code index per latent position.
-        public let indices: [Int]
+        package let indices: [Int]
         /// `(1, 256, 16, 16)`: the generator input (codebook rows, after adain when requested).
-        public let quantizedFeature: Tensor
+        package let quantizedFeature: Tensor
         /// Encoder skip features by size.
-        public let encoderFeatures: [String: Tensor]
+        package let encoderFeatures: [String: Tensor]
     }
 
     /// Builds the network by the official keys; `NetworkLoader` builds it from a file and checks
     /// that every tensor was used.
     /// - Parameter algorithm: the convolution algorithm (`convolutionAlgorithm(for:)`).
-    public init(_ store: ParameterStore, heads: Int = CodeFormerConfiguration.defaultHeads,
+    package init(_ store: ParameterStore, heads: Int = CodeFormerConfiguration.defaultHeads,
                 algorithm: ConvAlgorithm = CodeFormer.convolutionAlgorithm(for: .float32)) throws {
         let p = store.scope("")
         positionEmbedding = try p.tensor("position_emb")
@@ -103,7 +103,7 @@ public final class CodeFormer: @unchecked Sendable {
     ///   - input: `(1, 3, 512, 512)` RGB scaled to [-1, 1].
     ///   - w: fidelity weight in [0, 1]; 0 skips the fusion entirely, as upstream.
     ///   - adain: match the codebook features' channel statistics to the encoder's (the demo passes true).
-    public func callAsFunction(_ input: Tensor, w: Float, adain: Bool = true) -> Output {
+    package func callAsFunction(_ input: Tensor, w: Float, adain: Bool = true) -> Output {
         let size = CodeFormerConfiguration.imageSize
         precondition(input.shape == [1, 3, size, size], "CodeFormer takes (1, 3, \(size), \(size)), got \(input.shape)")
         var x = input
@@ -182,13 +182,13 @@ extension CodeFormer: LoadableNetwork {
     // F(4x4, 3x3) (see `ConvAlgorithm`), the rest oneDNN's direct kernels: every CodeFormer
     // tolerance holds (full model: output max abs 1.3e-4 of 1e-3) at 1.5-1.8 s per face instead
     // of ~2.25 s all-direct and 4.3 s im2col.
-    public static func convolutionAlgorithm(for precision: ComputePrecision) -> ConvAlgorithm {
+    package static func convolutionAlgorithm(for precision: ComputePrecision) -> ConvAlgorithm {
         precision.convolutionAlgorithm(Conv2d.activationBlock == 16 ? .winograd : .gemm)
     }
 
     /// The head count comes from a sidecar JSON next to a checkpoint when there is one
     /// (`CodeFormerConfiguration.sidecarHeads`), else the official 8.
-    public convenience init(_ parameters: ParameterStore, algorithm: ConvAlgorithm, weights: WeightsFile?) throws {
+    package convenience init(_ parameters: ParameterStore, algorithm: ConvAlgorithm, weights: WeightsFile?) throws {
         var heads = CodeFormerConfiguration.defaultHeads
         if case .checkpoint(let url)? = weights, let sidecar = CodeFormerConfiguration.sidecarHeads(for: url) { heads = sidecar }
         try self.init(parameters, heads: heads, algorithm: algorithm)

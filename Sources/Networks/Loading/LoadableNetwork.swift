@@ -5,7 +5,7 @@ import TensorCore
 /// The initialiser takes every tensor it needs from `parameters` with its expected shape (a
 /// missing or mis-shaped one throws `ModelLoadingError`); the loader then checks that nothing was
 /// left over (`ParameterStore.verifyAllUsed`), so build through the loader, not the initialiser.
-public protocol LoadableNetwork: AnyObject {
+package protocol LoadableNetwork: AnyObject {
     /// - Parameters:
     ///   - algorithm: the convolution algorithm, normally `convolutionAlgorithm(for:)`'s choice.
     ///   - weights: the file the parameters came from, when there is one (CodeFormer reads its head

@@ -8,35 +8,35 @@ import TensorCore
 /// sanitises the keys (`StateDictKeys`), builds the network strictly (missing, mis-shaped and
 /// unused tensors are `ModelLoadingError`s) with the convolution algorithm it picks for the
 /// precision.
-public struct NetworkLoader: Sendable {
+package struct NetworkLoader: Sendable {
     /// The record files are checked against; nil checks nothing (files outside any models folder,
     /// tests). A file the record does not list loads unchecked, as `ModelChecksums.verify` says.
-    public let checksums: ModelChecksums?
+    package let checksums: ModelChecksums?
 
-    public init(checksums: ModelChecksums? = nil) {
+    package init(checksums: ModelChecksums? = nil) {
         self.checksums = checksums
     }
 
     /// A loader that checks files against the record in `files`' folder.
-    public init(files: ModelFiles) {
+    package init(files: ModelFiles) {
         self.init(checksums: ModelChecksums(files: files))
     }
 
     /// Loads `url` as an `N` running in `precision` (the algorithm is `N.convolutionAlgorithm(for:)`).
-    public func load<N: LoadableNetwork>(_ network: N.Type, from url: URL, precision: ComputePrecision) throws -> N {
+    package func load<N: LoadableNetwork>(_ network: N.Type, from url: URL, precision: ComputePrecision) throws -> N {
         try load(N.self, from: url, algorithm: N.convolutionAlgorithm(for: precision))
     }
 
     /// Loads `url` as an `N` with every convolution choice derived from `algorithm` (tests and
     /// benchmarks that compare algorithms).
-    public func load<N: LoadableNetwork>(_ network: N.Type, from url: URL, algorithm: ConvAlgorithm) throws -> N {
+    package func load<N: LoadableNetwork>(_ network: N.Type, from url: URL, algorithm: ConvAlgorithm) throws -> N {
         let weights = WeightsFile(url)
         if let checksums { try checksums.verify(url) }
         return try Self.build(N.self, from: Self.stateDict(weights), algorithm: algorithm, weights: weights)
     }
 
     /// The sanitised state dict of `weights`, read but not yet built into a network.
-    public static func stateDict(_ weights: WeightsFile) throws -> StateDict {
+    package static func stateDict(_ weights: WeightsFile) throws -> StateDict {
         let raw = switch weights {
         case .checkpoint(let url): try CheckpointReader.load(url)
         case .syntheticManifest(let url): try SyntheticWeights.load(manifest: url)
@@ -45,14 +45,14 @@ public struct NetworkLoader: Sendable {
     }
 
     /// Builds an `N` from a sanitised state dict, strictly: every tensor must be used.
-    public static func build<N: LoadableNetwork>(
+    package static func build<N: LoadableNetwork>(
         _ network: N.Type, from stateDict: StateDict, algorithm: ConvAlgorithm, weights: WeightsFile? = nil
     ) throws -> N {
         try build(N.self, from: ParameterStore(stateDict), algorithm: algorithm, weights: weights)
     }
 
     /// Builds an `N` from `parameters`, strictly: every tensor must be used.
-    public static func build<N: LoadableNetwork>(
+    package static func build<N: LoadableNetwork>(
         _ network: N.Type, from parameters: ParameterStore, algorithm: ConvAlgorithm, weights: WeightsFile? = nil
     ) throws -> N {
         let network = try N(parameters, algorithm: algorithm, weights: weights)

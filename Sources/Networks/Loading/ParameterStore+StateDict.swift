@@ -3,7 +3,7 @@ import TensorCore
 
 extension ParameterStore {
     /// The tensors of a state dict whose keys are already sanitised (`StateDictKeys.sanitized`).
-    public convenience init(_ stateDict: StateDict) {
+    package convenience init(_ stateDict: StateDict) {
         var tensors: [String: Tensor] = [:]
         tensors.reserveCapacity(stateDict.count)
         for key in stateDict.keys { tensors[key] = stateDict[key] }

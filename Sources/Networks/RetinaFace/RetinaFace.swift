@@ -70,14 +70,14 @@ struct RetinaFaceSSH {
 /// Output: per anchor (order level /8, /16, /32; row; column; anchor 0-1) the raw box offsets
 /// `(1, N, 4)`, the class logits `(1, N, 2)` (index 1 = face; `softmax` gives the official `conf`)
 /// and the landmark offsets `(1, N, 10)`.
-public final class RetinaFace: @unchecked Sendable {
-    public enum Backbone: String, Sendable {
+package final class RetinaFace: @unchecked Sendable {
+    package enum Backbone: String, Sendable {
         case resnet50
         case mobileNet025
     }
 
-    public static let anchorsPerCell = 2
-    public let backbone: Backbone
+    package static let anchorsPerCell = 2
+    package let backbone: Backbone
     private let resnet: RetinaFaceResNet?
     private let mobileNet: RetinaFaceMobileNet?
     private let fpn: RetinaFaceFPN
@@ -86,7 +86,7 @@ public final class RetinaFace: @unchecked Sendable {
     private let heads: [Conv2d]
 
     /// - Parameter algorithm: `.direct` (oneDNN) or `.gemm` for every convolution.
-    public init(_ store: ParameterStore, algorithm: ConvAlgorithm = .direct) throws {
+    package init(_ store: ParameterStore, algorithm: ConvAlgorithm = .direct) throws {
         let p = store.scope("")
         let body = p.scope("body.")
         let inChannels: [Int]
@@ -121,7 +121,7 @@ public final class RetinaFace: @unchecked Sendable {
     }
 
     /// `(1, 3, H, W)` BGR minus (104, 117, 123) -> raw head outputs.
-    public func callAsFunction(_ input: Tensor) -> (loc: Tensor, confidenceLogits: Tensor, landmarks: Tensor) {
+    package func callAsFunction(_ input: Tensor) -> (loc: Tensor, confidenceLogits: Tensor, landmarks: Tensor) {
         precondition(input.rank == 4 && input.shape[0] == 1 && input.shape[1] == 3, "RetinaFace expects (1, 3, h, w), got \(input.shape)")
         let features = resnet.map { $0(input) } ?? mobileNet!(input)
         let pyramid = fpn(features)
@@ -149,7 +149,7 @@ public final class RetinaFace: @unchecked Sendable {
     }
 
     /// Softmax over the last dimension (`F.softmax(conf, dim=-1)`), float32.
-    public static func softmax(_ logits: Tensor) -> Tensor {
+    package static func softmax(_ logits: Tensor) -> Tensor {
         let input = logits.contiguous()
         let k = input.shape.last!
         let out = Tensor(uninitialized: input.shape)
@@ -167,13 +167,13 @@ public final class RetinaFace: @unchecked Sendable {
 
 extension RetinaFace: LoadableNetwork {
     /// oneDNN's direct kernels (bfloat16 where asked for and the CPU has them).
-    public static func convolutionAlgorithm(for precision: ComputePrecision) -> ConvAlgorithm {
+    package static func convolutionAlgorithm(for precision: ComputePrecision) -> ConvAlgorithm {
         precision.convolutionAlgorithm(.direct)
     }
 
     /// `detection_Resnet50_Final.pth` / `detection_mobilenet0.25_Final.pth` as released (either
     /// torch format, keys with DataParallel's `module.`), or any file of the same layout.
-    public convenience init(_ parameters: ParameterStore, algorithm: ConvAlgorithm, weights: WeightsFile?) throws {
+    package convenience init(_ parameters: ParameterStore, algorithm: ConvAlgorithm, weights: WeightsFile?) throws {
         try self.init(parameters, algorithm: algorithm)
     }
 }

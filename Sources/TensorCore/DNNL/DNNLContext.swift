@@ -3,12 +3,12 @@ import Foundation
 
 /// Errors from the kernel libraries. They indicate a configuration oneDNN cannot run, so they
 /// carry the operation and oneDNN's status for the bug report.
-public enum KernelError: Error, CustomStringConvertible {
+package enum KernelError: Error, CustomStringConvertible {
     case dnnl(operation: String, status: Int)
     case referenceFallback(operation: String, implementation: String)
     case unexpectedImplementation(operation: String, implementation: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .dnnl(let operation, let status):
             "oneDNN failed in \(operation) (status \(status))"

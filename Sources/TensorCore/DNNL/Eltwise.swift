@@ -3,7 +3,7 @@ import Foundation
 
 /// Element-wise activations run in place by oneDNN's vectorised kernels (Swift's scalar `exp` would
 /// dominate the run time on large feature maps).
-public enum Activation: Hashable, Sendable {
+package enum Activation: Hashable, Sendable {
     case swish
     case relu
     case leakyReLU(Float)
@@ -23,13 +23,13 @@ public enum Activation: Hashable, Sendable {
 
 extension Tensor {
     /// Applies `activation` to every element, in place. Only for tensors this code just created.
-    public func applyInPlace(_ activation: Activation) {
+    package func applyInPlace(_ activation: Activation) {
         EltwiseCache.shared.run(activation, on: data, count: Tensor.storageCount(shape: shape, layout: layout))
         withExtendedLifetime(self) {}
     }
 
     /// A new tensor holding `activation(self)`.
-    public func applying(_ activation: Activation) -> Tensor {
+    package func applying(_ activation: Activation) -> Tensor {
         let out = copy()
         out.applyInPlace(activation)
         return out

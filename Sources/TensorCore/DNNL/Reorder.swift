@@ -52,7 +52,7 @@ final class FormattedBuffer: @unchecked Sendable {
 
 extension Tensor {
     /// The tensor in another layout, reordered by oneDNN (fast for large feature maps).
-    public func withLayout(_ target: TensorLayout) -> Tensor {
+    package func withLayout(_ target: TensorLayout) -> Tensor {
         if layout == target { return self }
         let out = Tensor(zeros: shape, layout: target)
         do {

@@ -1,8 +1,8 @@
 import Dispatch
 
 /// Monotonic wall-clock timing.
-public enum Clock {
-    public static func measure(_ body: () throws -> Void) rethrows -> Double {
+package enum Clock {
+    package static func measure(_ body: () throws -> Void) rethrows -> Double {
         let start = DispatchTime.now().uptimeNanoseconds
         try body()
         return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
