@@ -39,18 +39,22 @@ let package = Package(
         .systemLibrary(name: "CWebP", path: "Sources/CWebP", pkgConfig: "libwebp"),
 
         // 1. Tensor core.
-        .target(name: "TensorCore", dependencies: ["CDNNL", "COpenBLAS"]),
-        // 2. Checkpoints.
+        .target(name: "TensorCore", dependencies: ["CDNNL"]),
+        // 2. The official model files: names, release URLs, licences, the SHA-256 record (Foundation only).
+        .target(name: "ModelCatalog"),
+        // 3. Checkpoints.
         .target(name: "Checkpoints", dependencies: ["TensorCore"]),
-        // 3. Networks.
-        .target(name: "Networks", dependencies: ["TensorCore", "Checkpoints"]),
-        // 4. Imaging (TensorCore only for its parallel loops).
+        // 4. Networks, and the one loader that turns a weights file into one.
+        .target(name: "Networks", dependencies: ["TensorCore", "Checkpoints", "ModelCatalog"]),
+        // 5. Imaging (TensorCore only for its parallel loops).
         .target(name: "Imaging", dependencies: ["TensorCore", "CTurboJPEG", "CSPNG", "CWebP"]),
-        // 5. Restoration pipeline.
-        .target(name: "Restoration", dependencies: ["Networks", "Imaging", "TensorCore"]),
-        // 6. Model files: downloading the official releases (Foundation networking only).
-        .target(name: "ModelDownloads", dependencies: ["Restoration"]),
-        // 7. The job database a cluster shares (PostgreSQL): queue, leases, results, announcements.
+        // 6. Restoration pipeline.
+        .target(name: "Restoration", dependencies: ["Networks", "Imaging", "TensorCore", "ModelCatalog"]),
+        // 7. Model files: downloading the official releases (Foundation networking only).
+        .target(name: "ModelDownloads", dependencies: ["ModelCatalog"]),
+        // 8. Reference measurements for `facerestore bench` (OpenBLAS sgemm, peak memory).
+        .target(name: "Benchmarks", dependencies: ["TensorCore", "COpenBLAS"]),
+        // 9. The job database a cluster shares (PostgreSQL): queue, leases, results, announcements.
         .target(
             name: "JobDatabase",
             dependencies: [
@@ -60,11 +64,11 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // 8. HTTP service (the CodeFormer web API).
+        // 10. HTTP service (the CodeFormer web API).
         .target(
             name: "Service",
             dependencies: [
-                "Restoration", "Imaging", "TensorCore", "JobDatabase",
+                "Restoration", "ModelCatalog", "Imaging", "TensorCore", "JobDatabase",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "MultipartKit", package: "multipart-kit"),
@@ -82,11 +86,11 @@ let package = Package(
             // The web page at `/`, compiled into the binary (no files to ship beside it).
             resources: [.embedInCode("Web/Page"), .embedInCode("OpenAPI")]
         ),
-        // 9. CLI.
+        // 11. CLI.
         .executableTarget(
             name: "FaceRestoreCLI",
             dependencies: [
-                "Restoration", "Networks", "Imaging", "TensorCore", "Service", "ModelDownloads",
+                "Restoration", "Networks", "Imaging", "TensorCore", "Service", "ModelCatalog", "ModelDownloads", "Benchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -96,17 +100,18 @@ let package = Package(
         // Tests.
         .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
+        .testTarget(name: "ModelCatalogTests", dependencies: ["ModelCatalog"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
-        .testTarget(name: "NetworksTests", dependencies: ["Networks", "Checkpoints", "TestSupport"]),
+        .testTarget(name: "NetworksTests", dependencies: ["Networks", "Checkpoints", "ModelCatalog", "TestSupport"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "CSPNG", "TestSupport"]),
         .testTarget(name: "JobDatabaseTests", dependencies: ["JobDatabase", "TestSupport"]),
-        .testTarget(name: "RestorationTests", dependencies: ["Restoration", "Networks", "Imaging", "TestSupport"]),
+        .testTarget(name: "RestorationTests", dependencies: ["Restoration", "Networks", "ModelCatalog", "Imaging", "TestSupport"]),
         // Runs the built `facerestore` executable; the dependency makes `swift test` build it first.
-        .testTarget(name: "FaceRestoreCLITests", dependencies: ["FaceRestoreCLI", "Imaging", "TestSupport"]),
+        .testTarget(name: "FaceRestoreCLITests", dependencies: ["FaceRestoreCLI", "ModelCatalog", "Imaging", "TestSupport"]),
         .testTarget(
             name: "ServiceTests",
             dependencies: [
-                "Service", "ModelDownloads", "Restoration", "Checkpoints", "Imaging", "TestSupport",
+                "Service", "ModelDownloads", "ModelCatalog", "Restoration", "Checkpoints", "Imaging", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

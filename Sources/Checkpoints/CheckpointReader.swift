@@ -8,8 +8,9 @@ package enum CheckpointReader {
     }
 
     /// Sniffs the format (zip .pth, legacy .pth, safetensors) from the bytes, not the extension.
-    /// Unwraps a top-level dict holding `params_ema` (preferred) or `params` (official basicsr /
-    /// CodeFormer / Real-ESRGAN files) and strips a leading `module.` from every key (DataParallel files).
+    /// Reads the nested weights group of a training checkpoint (`params_ema`, else `params`: official
+    /// basicsr / CodeFormer / Real-ESRGAN files); keys come back as stored, a DataParallel `module.`
+    /// prefix included (`StateDictKeys.sanitized` removes it; the networks' loader does).
     /// Tensors come back as contiguous float32 whatever the file stored; `StateDict.dtype(of:)` tells which.
     package static func load(_ url: URL) throws -> StateDict {
         let file = try MappedFile(url)

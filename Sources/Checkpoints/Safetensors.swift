@@ -85,8 +85,7 @@ enum Safetensors {
                 ElementConversion.convert(bytes.baseAddress! + dataStart + begin, dtype: dtype, bigEndian: false,
                                           count: count, stride: 1, into: tensor.data)
             }
-            let stripped = key.hasPrefix("module.") ? String(key.dropFirst("module.".count)) : key
-            try stateDict.insert(tensor, forKey: stripped, dtype: dtype)
+            try stateDict.insert(tensor, forKey: key, dtype: dtype)
         }
         return stateDict
     }

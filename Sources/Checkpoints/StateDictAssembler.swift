@@ -1,8 +1,8 @@
 import TensorCore
 
-/// Turns the unpickled top-level object of a torch checkpoint into a `StateDict`: unwraps the
-/// basicsr `{'params_ema': ...}` / `{'params': ...}` wrapper, strips DataParallel's `module.` prefix and
-/// materializes every tensor. Shared by the zip and legacy readers, which differ only in where
+/// Turns the unpickled top-level object of a torch checkpoint into a `StateDict`: reads the nested
+/// weights group when there is one (`StateDictKeys.weightGroup`, e.g. basicsr's `params_ema`) and
+/// materializes every tensor under its key as stored (`StateDictKeys.sanitized` removes prefixes). Shared by the zip and legacy readers, which differ only in where
 /// storage bytes live.
 enum StateDictAssembler {
     static func assemble(_ root: PickleValue, file: String, bigEndian: Bool,
@@ -10,11 +10,11 @@ enum StateDictAssembler {
         guard case .dict(var dict) = root else {
             throw CheckpointError.notAStateDict(file: file, reason: "the top-level object is a \(root.typeName), not a dict")
         }
-        for wrapper in ["params_ema", "params"] {
-            if case .dict(let inner)? = dict[wrapper] {
-                dict = inner
-                break
-            }
+        let topLevel = dict.entries.compactMap { entry -> String? in
+            if case .string(let key) = entry.key, case .dict = entry.value { key } else { nil }
+        }
+        if let group = StateDictKeys.weightGroup(among: topLevel), case .dict(let inner)? = dict[group] {
+            dict = inner
         }
         var stateDict = StateDict(source: file)
         for (keyValue, value) in dict.entries {
@@ -27,7 +27,7 @@ enum StateDictAssembler {
                     file: file,
                     reason: "entry '\(rawKey)' is a \(value.typeName), not a tensor (top-level keys: \(keys.prefix(8).joined(separator: ", ")))")
             }
-            let key = rawKey.hasPrefix("module.") ? String(rawKey.dropFirst("module.".count)) : rawKey
+            let key = rawKey
             let (tensor, dtype) = try TensorMaterializer.materialize(
                 reference, key: key, file: file, storageBytes: try storageBytes(reference.storage), bigEndian: bigEndian)
             try stateDict.insert(tensor, forKey: key, dtype: dtype)

@@ -1,11 +1,8 @@
 import Dispatch
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 
 /// Runs `body(i)` for `i in 0..<count` on all cores (or `Parallelism.workers`). Used by the tensor core's own (memory-bound)
-/// kernels; the heavy math runs inside oneDNN and OpenBLAS with their own threads.
+/// kernels; the heavy math runs inside oneDNN with its own threads.
 ///
 /// The work goes to oneDNN's OpenMP threads when the process has them: after each oneDNN primitive
 /// those threads spin for a while waiting for the next parallel region, so work handed to any other
@@ -33,47 +30,6 @@ package func parallelFor(_ count: Int, _ body: (Int) -> Void) {
                 i += workers
             }
         }
-    }
-}
-
-/// libgomp's entry points, found at run time: OpenMP is a dependency of oneDNN, not of this package.
-private struct OpenMP: @unchecked Sendable {
-    typealias Parallel = @convention(c) (@convention(c) (UnsafeMutableRawPointer?) -> Void, UnsafeMutableRawPointer?, UInt32, UInt32) -> Void
-    typealias Query = @convention(c) () -> Int32
-    let parallel: Parallel
-    let threadNumber: Query
-    let threadCount: Query
-
-    static let shared: OpenMP? = {
-        guard let process = dlopen(nil, RTLD_NOW),
-              let parallel = dlsym(process, "GOMP_parallel"),
-              let number = dlsym(process, "omp_get_thread_num"),
-              let count = dlsym(process, "omp_get_num_threads") else { return nil }
-        return OpenMP(parallel: unsafeBitCast(parallel, to: Parallel.self), threadNumber: unsafeBitCast(number, to: Query.self),
-                      threadCount: unsafeBitCast(count, to: Query.self))
-    }()
-
-    private final class Job {
-        let count: Int
-        let body: (Int) -> Void
-        let openMP: OpenMP
-        init(count: Int, body: @escaping (Int) -> Void, openMP: OpenMP) { (self.count, self.body, self.openMP) = (count, body, openMP) }
-    }
-
-    /// One parallel region of `workers` threads (fewer inside another region: OpenMP runs nested
-    /// regions on the calling thread), each taking every `team size`-th index.
-    func run(count: Int, workers: Int, _ body: @escaping (Int) -> Void) {
-        let job = Unmanaged.passRetained(Job(count: count, body: body, openMP: self))
-        defer { job.release() }
-        parallel({ context in
-            let job = Unmanaged<Job>.fromOpaque(context!).takeUnretainedValue()
-            let team = Int(job.openMP.threadCount())
-            var i = Int(job.openMP.threadNumber())
-            while i < job.count {
-                job.body(i)
-                i += team
-            }
-        }, job.toOpaque(), UInt32(workers), 0)
     }
 }
 

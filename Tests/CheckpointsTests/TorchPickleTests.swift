@@ -63,7 +63,7 @@ struct TorchPickleTests {
         #expect(try CheckpointReader.load(url)["w"]?.toArray() == [1.5, -3])
     }
 
-    @Test("params wrapper is unwrapped when params_ema is absent, module. prefix stripped")
+    @Test("params wrapper is unwrapped when params_ema is absent; keys as stored, module. prefix removed by sanitising")
     func paramsWrapper() throws {
         var p = PickleWriter()
         p.op(0x7D)  // EMPTY_DICT
@@ -76,7 +76,9 @@ struct TorchPickleTests {
         p.stop()
         let directory = try TemporaryDirectory()
         let url = try directory.write(Self.checkpoint(pickle: p.bytes, storages: ["0": bytes(of: [4, 5])]), name: "p.pth")
-        let weights = try CheckpointReader.load(url)
+        let raw = try CheckpointReader.load(url)
+        #expect(raw.keys == ["module.conv.weight"])
+        let weights = try StateDictKeys.sanitized(raw)
         #expect(weights.keys == ["conv.weight"])
         #expect(weights["conv.weight"]?.toArray() == [4, 5])
     }

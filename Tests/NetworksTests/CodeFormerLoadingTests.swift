@@ -11,7 +11,7 @@ import TestSupport
     static let tinyPath = "codeformer/codeformer_tiny.pth"
 
     static func tinyTensors() throws -> (tensors: [String: Tensor], keys: [String]) {
-        let stateDict = try CheckpointReader.load(Fixtures.url(tinyPath))
+        let stateDict = try NetworkLoader.stateDict(.checkpoint(Fixtures.url(tinyPath)))
         var tensors: [String: Tensor] = [:]
         for key in stateDict.keys { tensors[key] = stateDict[key] }
         return (tensors, stateDict.keys)
@@ -24,7 +24,7 @@ import TestSupport
         tensors[victim] = nil
         keys.removeAll { $0 == victim }
         #expect(throws: ModelLoadingError.missingKey(file: "tiny", key: victim)) {
-            try CodeFormer(ParameterStore(tensors: tensors, keys: keys, source: "tiny"), heads: 4)
+            try NetworkLoader.build(CodeFormer.self, from: ParameterStore(tensors: tensors, keys: keys, source: "tiny"), algorithm: CodeFormer.convolutionAlgorithm(for: .float32), weights: .checkpoint(Fixtures.url(Self.tinyPath)))
         }
     }
 
@@ -34,7 +34,7 @@ import TestSupport
         let victim = "fuse_convs_dict.64.scale.2.weight"
         tensors[victim] = Tensor(zeros: [32, 32, 1, 1])
         #expect(throws: ModelLoadingError.shapeMismatch(file: "tiny", key: victim, expected: [32, 32, 3, 3], actual: [32, 32, 1, 1])) {
-            try CodeFormer(ParameterStore(tensors: tensors, keys: keys, source: "tiny"), heads: 4)
+            try NetworkLoader.build(CodeFormer.self, from: ParameterStore(tensors: tensors, keys: keys, source: "tiny"), algorithm: CodeFormer.convolutionAlgorithm(for: .float32), weights: .checkpoint(Fixtures.url(Self.tinyPath)))
         }
     }
 
@@ -44,7 +44,7 @@ import TestSupport
         tensors["generator.blocks.99.extra"] = Tensor(zeros: [1])
         keys.append("generator.blocks.99.extra")
         #expect(throws: ModelLoadingError.self) {
-            try CodeFormer(ParameterStore(tensors: tensors, keys: keys, source: "tiny"), heads: 4)
+            try NetworkLoader.build(CodeFormer.self, from: ParameterStore(tensors: tensors, keys: keys, source: "tiny"), algorithm: CodeFormer.convolutionAlgorithm(for: .float32), weights: .checkpoint(Fixtures.url(Self.tinyPath)))
         }
     }
 
@@ -62,7 +62,7 @@ import TestSupport
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("truncated-\(UUID().uuidString).pth")
         try bytes.prefix(bytes.count / 2).write(to: url)
         defer { try? FileManager.default.removeItem(at: url) }
-        #expect(throws: (any Error).self) { try CodeFormer(contentsOf: url) }
+        #expect(throws: (any Error).self) { try NetworkLoader().load(CodeFormer.self, from: url, precision: .float32) }
     }
 
     @Test func otherNetworksFilesAreNotCodeFormer() throws {

@@ -28,10 +28,10 @@ import TestSupport
     }
 
     static let tiny: Result<Runs, Error> = Result {
-        try Runs(CodeFormer(contentsOf: Fixtures.url("codeformer/codeformer_tiny.pth")))
+        try Runs(NetworkLoader().load(CodeFormer.self, from: Fixtures.url("codeformer/codeformer_tiny.pth"), precision: .float32))
     }
     static let full: Result<Runs, Error> = Result {
-        try Runs(CodeFormer(syntheticManifest: Fixtures.url("codeformer/codeformer_full.manifest.json")))
+        try Runs(NetworkLoader().load(CodeFormer.self, from: Fixtures.url("codeformer/codeformer_full.manifest.json"), precision: .float32))
     }
 
     static func compare(_ actual: Tensor, _ fixture: String, maxAbs: Double, meanAbs: Double) throws {

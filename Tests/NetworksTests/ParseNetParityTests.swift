@@ -16,7 +16,7 @@ import TestSupport
     static let argmaxAgreement = 0.999
 
     static func network(_ algorithm: ConvAlgorithm) throws -> ParseNet {
-        try ParseNet(syntheticManifest: Fixtures.url("\(directory)/manifest.json"), algorithm: algorithm)
+        try NetworkLoader().load(ParseNet.self, from: Fixtures.url("\(directory)/manifest.json"), algorithm: algorithm)
     }
 
     @Test(.enabled(if: Fixtures.available("facelib/parsenet/manifest.json")),
@@ -95,7 +95,7 @@ import TestSupport
     static let manifest = "facelib/parsenet/manifest.json"
 
     static func tensors() throws -> (tensors: [String: Tensor], keys: [String]) {
-        let stateDict = try SyntheticWeights.load(manifest: Fixtures.url(manifest))
+        let stateDict = try NetworkLoader.stateDict(.syntheticManifest(Fixtures.url(manifest)))
         var tensors: [String: Tensor] = [:]
         for key in stateDict.keys { tensors[key] = stateDict[key] }
         return (tensors, stateDict.keys)
@@ -103,7 +103,7 @@ import TestSupport
 
     @Test(.enabled(if: Fixtures.available(manifest)))
     func loadsEveryTensor() throws {
-        let network = try ParseNet(syntheticManifest: Fixtures.url(Self.manifest))
+        let network = try NetworkLoader().load(ParseNet.self, from: Fixtures.url(Self.manifest), algorithm: .direct)
         #expect(network.encoder.count == 4 && network.body.count == 10 && network.decoder.count == 4)
         #expect(network.parsingChannels == 19)
     }
@@ -115,7 +115,7 @@ import TestSupport
         #expect(tensors[victim]?.shape == [128, 256, 3, 3])
         tensors[victim] = Tensor(zeros: [128, 128, 3, 3])
         #expect(throws: ModelLoadingError.shapeMismatch(file: "parsenet", key: victim, expected: [128, 256, 3, 3], actual: [128, 128, 3, 3])) {
-            try ParseNet(ParameterStore(tensors: tensors, keys: keys, source: "parsenet"))
+            try NetworkLoader.build(ParseNet.self, from: ParameterStore(tensors: tensors, keys: keys, source: "parsenet"), algorithm: .direct)
         }
     }
 
@@ -125,7 +125,7 @@ import TestSupport
         let victim = "body.3.conv2.norm.norm.running_var"
         tensors[victim] = Tensor(zeros: [255])
         #expect(throws: ModelLoadingError.shapeMismatch(file: "parsenet", key: victim, expected: [256], actual: [255])) {
-            try ParseNet(ParameterStore(tensors: tensors, keys: keys, source: "parsenet"))
+            try NetworkLoader.build(ParseNet.self, from: ParameterStore(tensors: tensors, keys: keys, source: "parsenet"), algorithm: .direct)
         }
     }
 
@@ -136,7 +136,7 @@ import TestSupport
         tensors[victim] = nil
         keys.removeAll { $0 == victim }
         #expect(throws: ModelLoadingError.missingKey(file: "parsenet", key: victim)) {
-            try ParseNet(ParameterStore(tensors: tensors, keys: keys, source: "parsenet"))
+            try NetworkLoader.build(ParseNet.self, from: ParameterStore(tensors: tensors, keys: keys, source: "parsenet"), algorithm: .direct)
         }
     }
 
@@ -147,7 +147,7 @@ import TestSupport
         tensors["body.0.shortcut_func.conv2d.weight"] = Tensor(zeros: [256, 256, 3, 3])
         keys.append("body.0.shortcut_func.conv2d.weight")
         #expect(throws: ModelLoadingError.unusedKeys(file: "parsenet", keys: ["body.0.shortcut_func.conv2d.weight"])) {
-            try ParseNet(ParameterStore(tensors: tensors, keys: keys, source: "parsenet"))
+            try NetworkLoader.build(ParseNet.self, from: ParameterStore(tensors: tensors, keys: keys, source: "parsenet"), algorithm: .direct)
         }
     }
 }

@@ -23,7 +23,7 @@ import TestSupport
     func tiny(variant: String) throws {
         let checkpoint = "realesrgan/tiny/tiny_rrdb_\(variant).pth"
         try #require(Fixtures.available(checkpoint))
-        let network = try RRDBNet(contentsOf: Fixtures.url(checkpoint))
+        let network = try NetworkLoader().load(RRDBNet.self, from: Fixtures.url(checkpoint), algorithm: .direct)
         #expect(network.scale == (variant.hasPrefix("x2") ? 2 : 4))
         let input = try NumpyArray(fixture: "realesrgan/tiny/input.npy").tensor
         try Self.compare(network(input), "realesrgan/tiny/tiny_\(variant)_output.npy", maxAbs: Self.tinyMaxAbs, meanAbs: Self.tinyMeanAbs)
@@ -33,7 +33,7 @@ import TestSupport
 
     @Test(.enabled(if: Fixtures.available("realesrgan/RealESRGAN_x4plus_fp16.pth")))
     func x4plusRealWeights() throws {
-        let network = try RRDBNet(contentsOf: Fixtures.url("realesrgan/RealESRGAN_x4plus_fp16.pth"))
+        let network = try NetworkLoader().load(RRDBNet.self, from: Fixtures.url("realesrgan/RealESRGAN_x4plus_fp16.pth"), algorithm: .direct)
         let input = try NumpyArray(fixture: "realesrgan/x4plus/raw_input.npy").tensor
         _ = network(input)  // warm-up: oneDNN primitives are created on first use
         let start = ContinuousClock.now
@@ -45,7 +45,7 @@ import TestSupport
     /// The upsampling tail runs on bands of rows with a halo: every row must be what the whole map gives.
     @Test(.enabled(if: Fixtures.available("realesrgan/RealESRGAN_x4plus_fp16.pth")))
     func bandedTailMatchesWholeMap() throws {
-        let network = try RRDBNet(contentsOf: Fixtures.url("realesrgan/RealESRGAN_x4plus_fp16.pth"))
+        let network = try NetworkLoader().load(RRDBNet.self, from: Fixtures.url("realesrgan/RealESRGAN_x4plus_fp16.pth"), algorithm: .direct)
         let shape = [1, network.configuration.features, 23, 20]
         var generator = SystemRandomNumberGenerator()
         let feat = Tensor(shape: shape, values: (0..<shape.reduce(1, *)).map { _ in Float.random(in: -1...1, using: &generator) })
@@ -60,7 +60,7 @@ import TestSupport
 
     @Test(.enabled(if: Fixtures.available("realesrgan/x2plus_synth/manifest.json")))
     func x2plusSyntheticWeights() throws {
-        let network = try RRDBNet(syntheticManifest: Fixtures.url("realesrgan/x2plus_synth/manifest.json"))
+        let network = try NetworkLoader().load(RRDBNet.self, from: Fixtures.url("realesrgan/x2plus_synth/manifest.json"), algorithm: .direct)
         let config = network.configuration
         #expect(config.scale == 2 && config.blocks == 23 && config.features == 64 && config.growChannels == 32)
         #expect(config.inChannels == 3 && config.outChannels == 3)
@@ -75,7 +75,7 @@ import TestSupport
     static let x4plusPath = "realesrgan/RealESRGAN_x4plus_fp16.pth"
 
     static func tinyTensors() throws -> (tensors: [String: Tensor], keys: [String]) {
-        let stateDict = try CheckpointReader.load(Fixtures.url(tinyPath))
+        let stateDict = try NetworkLoader.stateDict(.checkpoint(Fixtures.url(tinyPath)))
         var tensors: [String: Tensor] = [:]
         for key in stateDict.keys { tensors[key] = stateDict[key] }
         return (tensors, stateDict.keys)
@@ -83,13 +83,13 @@ import TestSupport
 
     @Test(.enabled(if: Fixtures.available(x4plusPath)))
     func x4plusHyperparameters() throws {
-        let config = try RRDBNet(contentsOf: Fixtures.url(Self.x4plusPath)).configuration
+        let config = try NetworkLoader().load(RRDBNet.self, from: Fixtures.url(Self.x4plusPath), algorithm: .direct).configuration
         #expect(config == RRDBNetConfiguration(inChannels: 3, outChannels: 3, features: 64, growChannels: 32, blocks: 23, scale: 4))
     }
 
     @Test(.enabled(if: Fixtures.available(tinyPath)))
     func tinyHyperparameters() throws {
-        let config = try RRDBNet(contentsOf: Fixtures.url(Self.tinyPath)).configuration
+        let config = try NetworkLoader().load(RRDBNet.self, from: Fixtures.url(Self.tinyPath), algorithm: .direct).configuration
         #expect(config == RRDBNetConfiguration(inChannels: 3, outChannels: 3, features: 16, growChannels: 8, blocks: 2, scale: 2))
     }
 
@@ -100,7 +100,7 @@ import TestSupport
         #expect(tensors[victim]?.shape == [8, 32, 3, 3])
         tensors[victim] = Tensor(zeros: [8, 24, 3, 3])
         #expect(throws: ModelLoadingError.shapeMismatch(file: "tiny", key: victim, expected: [8, 32, 3, 3], actual: [8, 24, 3, 3])) {
-            try RRDBNet(ParameterStore(tensors: tensors, keys: keys, source: "tiny"))
+            try NetworkLoader.build(RRDBNet.self, from: ParameterStore(tensors: tensors, keys: keys, source: "tiny"), algorithm: .direct)
         }
     }
 
@@ -111,7 +111,7 @@ import TestSupport
         tensors[victim] = nil
         keys.removeAll { $0 == victim }
         #expect(throws: ModelLoadingError.missingKey(file: "tiny", key: victim)) {
-            try RRDBNet(ParameterStore(tensors: tensors, keys: keys, source: "tiny"))
+            try NetworkLoader.build(RRDBNet.self, from: ParameterStore(tensors: tensors, keys: keys, source: "tiny"), algorithm: .direct)
         }
     }
 
@@ -121,7 +121,7 @@ import TestSupport
         tensors["conv_up3.weight"] = Tensor(zeros: [16, 16, 3, 3])
         keys.append("conv_up3.weight")
         #expect(throws: ModelLoadingError.unusedKeys(file: "tiny", keys: ["conv_up3.weight"])) {
-            try RRDBNet(ParameterStore(tensors: tensors, keys: keys, source: "tiny"))
+            try NetworkLoader.build(RRDBNet.self, from: ParameterStore(tensors: tensors, keys: keys, source: "tiny"), algorithm: .direct)
         }
     }
 }

@@ -21,8 +21,8 @@ import TestSupport
     func realESRGANx4plusRealWeights() throws {
         let url = Fixtures.url("realesrgan/RealESRGAN_x4plus_fp16.pth")
         let input = try NumpyArray(fixture: "realesrgan/x4plus/raw_input.npy").tensor
-        let full = try RRDBNet(contentsOf: url)(input)
-        let reduced = try RRDBNet(contentsOf: url, algorithm: .bfloat16)(input)
+        let full = try NetworkLoader().load(RRDBNet.self, from: url, algorithm: .direct)(input)
+        let reduced = try NetworkLoader().load(RRDBNet.self, from: url, algorithm: .bfloat16)(input)
         let quality = Self.psnr(reduced, full, range: 0...1)
         print("bfloat16 x4plus (real weights) vs float32: PSNR \(String(format: "%.1f", quality)) dB")
         if Conv2d.bfloat16Supported {
@@ -39,8 +39,8 @@ import TestSupport
     func codeFormerSyntheticWeights() throws {
         let url = Fixtures.url("codeformer/codeformer_full.manifest.json")
         let input = try NumpyArray(fixture: "codeformer/input.npy").tensor
-        let full = try CodeFormer(syntheticManifest: url)(input, w: 0.5)
-        let reduced = try CodeFormer(syntheticManifest: url, precision: .bfloat16)(input, w: 0.5)
+        let full = try NetworkLoader().load(CodeFormer.self, from: url, precision: .float32)(input, w: 0.5)
+        let reduced = try NetworkLoader().load(CodeFormer.self, from: url, precision: .bfloat16)(input, w: 0.5)
         let quality = Self.psnr(reduced.image, full.image, range: -1...1)
         let flipped = zip(full.indices, reduced.indices).filter { $0 != $1 }.count
         print("bfloat16 CodeFormer (synthetic weights) vs float32: PSNR \(String(format: "%.1f", quality)) dB, \(flipped) of 256 codes differ")

@@ -28,7 +28,7 @@ import TestSupport
     @Test(.enabled(if: Fixtures.available("facelib/retinaface_mnet/input.npy")),
           arguments: ["detection_mobilenet0.25_Final.pth", "mnet_module_prefixed_zip.pth"])
     func mobileNetRealCheckpoint(file: String) throws {
-        let network = try RetinaFace(contentsOf: Fixtures.url("facelib/retinaface_mnet/\(file)"))
+        let network = try NetworkLoader().load(RetinaFace.self, from: Fixtures.url("facelib/retinaface_mnet/\(file)"), algorithm: .direct)
         #expect(network.backbone == .mobileNet025)
         try Self.check(network, directory: "facelib/retinaface_mnet", maxAbs: Self.mnetMaxAbs, confMaxAbs: Self.mnetMaxAbs)
     }
@@ -36,7 +36,7 @@ import TestSupport
     @Test(.enabled(if: Fixtures.available("facelib/retinaface_r50/manifest.json")),
           arguments: [ConvAlgorithm.direct, .gemm])
     func resNet50SyntheticWeights(algorithm: ConvAlgorithm) throws {
-        let network = try RetinaFace(syntheticManifest: Fixtures.url("facelib/retinaface_r50/manifest.json"), algorithm: algorithm)
+        let network = try NetworkLoader().load(RetinaFace.self, from: Fixtures.url("facelib/retinaface_r50/manifest.json"), algorithm: algorithm)
         #expect(network.backbone == .resnet50)
         let input = try NumpyArray(fixture: "facelib/retinaface_r50/input.npy").tensor
         _ = network(input)  // warm-up: oneDNN primitives are created on first use
@@ -53,7 +53,7 @@ import TestSupport
 
     @Test(.enabled(if: Fixtures.available(mnetPath)))
     func unexpectedAndMissingTensorsAreRefused() throws {
-        let stateDict = try CheckpointReader.load(Fixtures.url(Self.mnetPath))
+        let stateDict = try NetworkLoader.stateDict(.checkpoint(Fixtures.url(Self.mnetPath)))
         var tensors: [String: Tensor] = [:]
         for key in stateDict.keys { tensors[key] = stateDict[key] }
         var keys = stateDict.keys
@@ -61,13 +61,13 @@ import TestSupport
         var extra = tensors
         extra["body.fc.weight"] = Tensor(zeros: [2, 2])
         #expect(throws: ModelLoadingError.unusedKeys(file: "mnet", keys: ["body.fc.weight"])) {
-            try RetinaFace(ParameterStore(tensors: extra, keys: keys + ["body.fc.weight"], source: "mnet"))
+            try NetworkLoader.build(RetinaFace.self, from: ParameterStore(tensors: extra, keys: keys + ["body.fc.weight"], source: "mnet"), algorithm: .direct)
         }
         let victim = "ssh2.conv7X7_2.1.running_var"
         tensors[victim] = nil
         keys.removeAll { $0 == victim }
         #expect(throws: ModelLoadingError.missingKey(file: "mnet", key: victim)) {
-            try RetinaFace(ParameterStore(tensors: tensors, keys: keys, source: "mnet"))
+            try NetworkLoader.build(RetinaFace.self, from: ParameterStore(tensors: tensors, keys: keys, source: "mnet"), algorithm: .direct)
         }
     }
 }

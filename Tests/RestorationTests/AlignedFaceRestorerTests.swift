@@ -4,6 +4,7 @@ import Networks
 import Restoration
 import Testing
 import TestSupport
+import TensorCore
 
 /// The aligned-face path end to end against the demo's 8-bit outputs (`tensor2img` + `cv2.imwrite`):
 /// the fixture README allows values off by one where float32 lands on the other side of a rounding
@@ -12,10 +13,10 @@ import TestSupport
     static let face = "codeformer/input_0240.png"
 
     static let tiny: Result<AlignedFaceRestorer, Error> = Result {
-        AlignedFaceRestorer(codeformer: try CodeFormer(contentsOf: Fixtures.url("codeformer/codeformer_tiny.pth")))
+        AlignedFaceRestorer(codeformer: try NetworkLoader().load(CodeFormer.self, from: Fixtures.url("codeformer/codeformer_tiny.pth"), precision: .float32))
     }
     static let full: Result<AlignedFaceRestorer, Error> = Result {
-        AlignedFaceRestorer(codeformer: try CodeFormer(syntheticManifest: Fixtures.url("codeformer/codeformer_full.manifest.json")))
+        AlignedFaceRestorer(codeformer: try NetworkLoader().load(CodeFormer.self, from: Fixtures.url("codeformer/codeformer_full.manifest.json"), precision: .float32))
     }
 
     static func image(_ fixture: String) throws -> Image {

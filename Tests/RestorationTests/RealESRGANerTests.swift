@@ -13,10 +13,10 @@ import TestSupport
     static let fullMaxAbs = 2e-4, fullMeanAbs = 5e-6
 
     static let x4plus: Result<RRDBNet, Error> = Result {
-        try RRDBNet(contentsOf: Fixtures.url("realesrgan/RealESRGAN_x4plus_fp16.pth"))
+        try NetworkLoader().load(RRDBNet.self, from: Fixtures.url("realesrgan/RealESRGAN_x4plus_fp16.pth"), algorithm: .direct)
     }
     static let x2plusSynth: Result<RRDBNet, Error> = Result {
-        try RRDBNet(syntheticManifest: Fixtures.url("realesrgan/x2plus_synth/manifest.json"))
+        try NetworkLoader().load(RRDBNet.self, from: Fixtures.url("realesrgan/x2plus_synth/manifest.json"), algorithm: .direct)
     }
 
     static func image(_ fixture: String) throws -> Image {
@@ -105,7 +105,7 @@ import TestSupport
 
     @Test(.enabled(if: Fixtures.available("realesrgan/tiny/meta.json")), arguments: runs)
     func tinyCornerCase(_ run: Run) throws {
-        let network = try RRDBNet(contentsOf: Fixtures.url("realesrgan/tiny/\(run.model)"))
+        let network = try NetworkLoader().load(RRDBNet.self, from: Fixtures.url("realesrgan/tiny/\(run.model)"), algorithm: .direct)
         let upsampler = RealESRGANer(network: network, tile: run.tile, tilePad: run.tilePad, prePad: run.prePad)
         let input = try Self.image("realesrgan/tiny/\(run.input)")
         try Self.comparePNG(upsampler.enhance(input, outscale: run.outscale), "realesrgan/tiny/\(run.output)")
@@ -114,7 +114,7 @@ import TestSupport
     /// The demo's tile 400 on an image smaller than a tile is exactly the untiled path.
     @Test(.enabled(if: Fixtures.available("realesrgan/tiny/tiny_rrdb_x2_tuned.pth")))
     func tilingOfAnImageWithinOneTileEqualsNoTiling() throws {
-        let network = try RRDBNet(contentsOf: Fixtures.url("realesrgan/tiny/tiny_rrdb_x2_tuned.pth"))
+        let network = try NetworkLoader().load(RRDBNet.self, from: Fixtures.url("realesrgan/tiny/tiny_rrdb_x2_tuned.pth"), algorithm: .direct)
         let input = try Self.image("realesrgan/tiny/enh_input_odd.png")
         let tiled = RealESRGANer(network: network, tile: 400, tilePad: 40, prePad: 0).enhance(input)
         let whole = RealESRGANer(network: network, tile: 0, prePad: 0).enhance(input)
@@ -136,7 +136,7 @@ import TestSupport
     /// between neighbouring output columns shrinks.
     @Test(.enabled(if: Fixtures.available("realesrgan/tiny/tiny_rrdb_x2_tuned.pth")))
     func seamOverlapOnlyChangesTheSeamBands() throws {
-        let network = try RRDBNet(contentsOf: Fixtures.url("realesrgan/tiny/tiny_rrdb_x2_tuned.pth"))
+        let network = try NetworkLoader().load(RRDBNet.self, from: Fixtures.url("realesrgan/tiny/tiny_rrdb_x2_tuned.pth"), algorithm: .direct)
         let input = Self.tensor(try Self.image("realesrgan/tiny/enh_input_odd.png").color(order: .rgb))
         let (tile, overlap) = (16, 4)
         let hard = RealESRGANer(network: network, tile: tile, tilePad: 6, prePad: 0).upscaleRaw(input).contiguous()

@@ -58,12 +58,12 @@ import TestSupport
 
     @Test(.enabled(if: Fixtures.available("realesrgan/RealESRGAN_x4plus_fp16.pth") && Fixtures.available("images/04.jpg")))
     func x4plusRealWeights() throws {
-        try Self.check("x4plus real weights", load: { try RRDBNet(contentsOf: Fixtures.url("realesrgan/RealESRGAN_x4plus_fp16.pth"), algorithm: $0) }, side: 96)
+        try Self.check("x4plus real weights", load: { try NetworkLoader().load(RRDBNet.self, from: Fixtures.url("realesrgan/RealESRGAN_x4plus_fp16.pth"), algorithm: $0) }, side: 96)
     }
 
     @Test(.enabled(if: Fixtures.available("realesrgan/x2plus_synth/manifest.json") && Fixtures.available("images/04.jpg")))
     func x2plusSyntheticWeights() throws {
-        try Self.check("x2plus synthetic weights", load: { try RRDBNet(syntheticManifest: Fixtures.url("realesrgan/x2plus_synth/manifest.json"), algorithm: $0) }, side: 160)
+        try Self.check("x2plus synthetic weights", load: { try NetworkLoader().load(RRDBNet.self, from: Fixtures.url("realesrgan/x2plus_synth/manifest.json"), algorithm: $0) }, side: 160)
     }
 
     /// The precision setting: by default only the upsampler is reduced; `float32` and `bfloat16` are uniform.

@@ -1,4 +1,5 @@
 import Foundation
+import ModelCatalog
 import Testing
 import Restoration
 @testable import Service

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import ModelCatalog
 import ModelDownloads
 import Restoration
 import Testing

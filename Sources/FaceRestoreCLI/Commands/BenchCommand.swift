@@ -1,5 +1,7 @@
 import ArgumentParser
+import Benchmarks
 import Foundation
+import ModelCatalog
 import Imaging
 import Networks
 import Restoration
@@ -99,18 +101,9 @@ struct CodeFormerBenchCommand: ParsableCommand {
     var fidelity: Float = 0.5
 
     func run() throws {
-        var network: CodeFormer!
-        let loadSeconds = try Clock.measure {
-            if let codeformer {
-                network = try CodeFormer(contentsOf: URL(fileURLWithPath: codeformer), precision: options.precision.faceNetworks)
-            } else {
-                let path = manifest ?? "../shared/fixtures/codeformer/codeformer_full.manifest.json"
-                guard FileManager.default.fileExists(atPath: path) else {
-                    throw ValidationError("No checkpoint given and no manifest at \(path); pass --codeformer or --manifest.")
-                }
-                network = try CodeFormer(syntheticManifest: URL(fileURLWithPath: path), precision: options.precision.faceNetworks)
-            }
-        }
+        let (network, loadSeconds) = try loadBenchmarkNetwork(
+            CodeFormer.self, file: codeformer, installed: nil, models: nil,
+            manifest: manifest ?? "../shared/fixtures/codeformer/codeformer_full.manifest.json", precision: options.precision.faceNetworks)
         let input = Tensor(zeros: [1, 3, 512, 512])
         for i in 0..<input.elementCount { input.data[i] = Float((i * 7919) % 2001) / 1000 - 1 }
         let report = options.measure(name: "codeformer", loadSeconds: loadSeconds) { _ = network(input, w: fidelity) }
@@ -150,20 +143,9 @@ struct RealESRGANBenchCommand: ParsableCommand {
     var tilePad = 40
 
     func run() throws {
-        var network: RRDBNet!
-        let loadSeconds = try Clock.measure {
-            if let model {
-                network = try RRDBNet(contentsOf: URL(fileURLWithPath: model), algorithm: RRDBNet.convolutionAlgorithm(for: options.precision.upsampler))
-            } else if manifest == nil, let url = ModelFiles(directory: models).locate(.realesrganX2plus) {
-                network = try RRDBNet(contentsOf: url, algorithm: RRDBNet.convolutionAlgorithm(for: options.precision.upsampler))
-            } else {
-                let path = manifest ?? "../shared/fixtures/realesrgan/x2plus_synth/manifest.json"
-                guard FileManager.default.fileExists(atPath: path) else {
-                    throw ValidationError("No model given or installed and no manifest at \(path); pass --model or --manifest.")
-                }
-                network = try RRDBNet(syntheticManifest: URL(fileURLWithPath: path), algorithm: RRDBNet.convolutionAlgorithm(for: options.precision.upsampler))
-            }
-        }
+        let (network, loadSeconds) = try loadBenchmarkNetwork(
+            RRDBNet.self, file: model, installed: manifest == nil ? .realesrganX2plus : nil, models: models,
+            manifest: manifest ?? "../shared/fixtures/realesrgan/x2plus_synth/manifest.json", precision: options.precision.upsampler)
         let upsampler = RealESRGANer(network: network, tile: tile, tilePad: tilePad, prePad: 0)
         var pixels = [UInt8](repeating: 0, count: size * size * 3)
         for i in pixels.indices { pixels[i] = UInt8(truncatingIfNeeded: (i * 7919) >> 3) }
@@ -172,7 +154,7 @@ struct RealESRGANBenchCommand: ParsableCommand {
             _ = upsampler.enhance(image)
         }
         report.megapixels_per_s = Double(size * size) / 1e6 / (report.ms_median / 1000)
-        report.precision = options.precision.upsampler == .bfloat16 && Conv2d.bfloat16Supported ? "bfloat16" : "float32"
+        report.precision = options.precision.upsampler == .bfloat16 && PrecisionSetting.bfloat16Supported ? "bfloat16" : "float32"
         report.print(json: options.json)
     }
 }

@@ -1,28 +1,9 @@
 import ArgumentParser
 import Foundation
+import ModelCatalog
 import Networks
-import Restoration
 import TensorCore
-
-/// Loads a benchmark network: an explicit file, else the official file in the models folder, else
-/// the fixtures' synthetic-weights manifest for the same architecture.
-private func loadBenchmarkNetwork<T>(file: String?, model: ModelFiles.Model, models: String?, manifest: String,
-                                     fromFile: (URL) throws -> T, fromManifest: (URL) throws -> T) throws -> (T, Double) {
-    var network: T!
-    let seconds = try Clock.measure {
-        if let file {
-            network = try fromFile(URL(fileURLWithPath: file))
-        } else if let url = ModelFiles(directory: models).locate(model) {
-            network = try fromFile(url)
-        } else {
-            guard FileManager.default.fileExists(atPath: manifest) else {
-                throw ValidationError("No \(model.fileName) given or installed and no manifest at \(manifest); pass --model or --models.")
-            }
-            network = try fromManifest(URL(fileURLWithPath: manifest))
-        }
-    }
-    return (network, seconds)
-}
+import Restoration
 
 /// A deterministic test pattern in roughly the value range a network input has.
 private func pattern(_ shape: [Int], scale: Float, offset: Float) -> Tensor {
@@ -47,11 +28,9 @@ struct ParseNetBenchCommand: ParsableCommand {
     var models: String?
 
     func run() throws {
-        let algorithm = ParseNet.convolutionAlgorithm(for: options.precision.faceNetworks)
         let (network, load) = try loadBenchmarkNetwork(
-            file: model, model: .parsing, models: models, manifest: "../shared/fixtures/facelib/parsenet/manifest.json",
-            fromFile: { try ParseNet(contentsOf: $0, algorithm: algorithm) },
-            fromManifest: { try ParseNet(syntheticManifest: $0, algorithm: algorithm) })
+            ParseNet.self, file: model, installed: .parsing, models: models,
+            manifest: "../shared/fixtures/facelib/parsenet/manifest.json", precision: options.precision.faceNetworks)
         let input = pattern([1, 3, 512, 512], scale: 2, offset: -1)
         options.measure(name: "parsenet 512x512", loadSeconds: load) { _ = network(input) }.print(json: options.json)
     }
@@ -77,9 +56,8 @@ struct RetinaFaceBenchCommand: ParsableCommand {
 
     func run() throws {
         let (network, load) = try loadBenchmarkNetwork(
-            file: model, model: .detectionResNet50, models: models, manifest: "../shared/fixtures/facelib/retinaface_r50/manifest.json",
-            fromFile: { try RetinaFace(contentsOf: $0, algorithm: options.precision.faceNetworks.convolutionAlgorithm()) },
-            fromManifest: { try RetinaFace(syntheticManifest: $0, algorithm: options.precision.faceNetworks.convolutionAlgorithm()) })
+            RetinaFace.self, file: model, installed: .detectionResNet50, models: models,
+            manifest: "../shared/fixtures/facelib/retinaface_r50/manifest.json", precision: options.precision.faceNetworks)
         let input = pattern([1, 3, size, size], scale: 255, offset: -117)
         options.measure(name: "retinaface \(network.backbone.rawValue) \(size)x\(size)", loadSeconds: load) { _ = network(input) }
             .print(json: options.json)

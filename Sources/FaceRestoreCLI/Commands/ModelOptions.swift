@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ModelCatalog
 import Networks
 import Restoration
 import TensorCore
@@ -65,19 +66,6 @@ struct ModelOptions: ParsableArguments {
     /// Every model, missing ones recorded rather than fatal (the pipeline reports them when needed).
     func loadModels() -> FaceRestorationModels {
         FaceRestorationModels.load(from: files, detector: detector, overrides: overrides, precision: precision)
-    }
-
-    func codeformerURL() throws -> URL {
-        if let codeformer { return URL(fileURLWithPath: codeformer) }
-        return try files.require(.codeformer)
-    }
-
-    func loadCodeFormer() throws -> CodeFormer {
-        let url = try codeformerURL()
-        if url.pathExtension.lowercased() == "json" {
-            return try CodeFormer(syntheticManifest: url, precision: precision.faceNetworks)
-        }
-        return try CodeFormer(contentsOf: url, precision: precision.faceNetworks)
     }
 }
 

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import Restoration
 import Service
+import ModelCatalog
 
 /// `facerestore serve`: the CodeFormer web API over HTTP.
 struct ServeCommand: AsyncParsableCommand {

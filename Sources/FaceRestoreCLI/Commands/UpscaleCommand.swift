@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Imaging
+import ModelCatalog
 import Networks
 import Restoration
 import TensorCore
@@ -65,10 +66,10 @@ struct UpscaleCommand: ParsableCommand {
     func run() throws {
         let files = try InputFiles.expand(inputs)
         let destinations = try OutputPaths(output: output, inputs: files)
-        let url = try modelURL()
-        let network = url.pathExtension.lowercased() == "json"
-            ? try RRDBNet(syntheticManifest: url, algorithm: RRDBNet.convolutionAlgorithm(for: arithmetic.precision.upsampler))
-            : try RRDBNet(contentsOf: url, algorithm: RRDBNet.convolutionAlgorithm(for: arithmetic.precision.upsampler))
+        // Through the loader like `restore` and `serve`: the file is checked against the models
+        // folder's SHA-256 record before it is used.
+        let network = try NetworkLoader(files: ModelFiles(directory: models))
+            .load(RRDBNet.self, from: modelURL(), precision: arithmetic.precision.upsampler)
         if network.scale == 2 && (tile % 2 != 0 || tilePad % 2 != 0) && tile > 0 {
             throw ValidationError("an x2 model needs an even --tile and --tile-pad (its tiles are pixel-unshuffled)")
         }

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Restoration
 import Service
+import ModelCatalog
 
 /// `facerestore worker`: runs a cluster's restorations (see `serve --store`), serving no HTTP.
 struct WorkerCommand: AsyncParsableCommand {

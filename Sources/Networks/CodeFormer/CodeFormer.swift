@@ -40,22 +40,17 @@ package final class CodeFormer: @unchecked Sendable {
         package let encoderFeatures: [String: Tensor]
     }
 
-    package init(_ store: ParameterStore, heads: Int = CodeFormerConfiguration.defaultHeads, precision: ComputePrecision = .float32) throws {
+    /// Builds the network by the official keys; `NetworkLoader` builds it from a file and checks
+    /// that every tensor was used.
+    /// - Parameter algorithm: the convolution algorithm (`convolutionAlgorithm(for:)`).
+    package init(_ store: ParameterStore, heads: Int = CodeFormerConfiguration.defaultHeads,
+                algorithm: ConvAlgorithm = CodeFormer.convolutionAlgorithm(for: .float32)) throws {
         let p = store.scope("")
         positionEmbedding = try p.tensor("position_emb")
         guard positionEmbedding.rank == 2 else {
             throw ModelLoadingError.unsupportedArchitecture(file: store.source, reason: "position_emb must be 2-D, is \(positionEmbedding.shape)")
         }
         let (tokens, embedDim) = (positionEmbedding.shape[0], positionEmbedding.shape[1])
-        // Convolutions must sum in an order as accurate as the reference's. oneDNN's AVX2 direct
-        // kernels do not: the encoder missed the lq_feat tolerance and the generator changed 0.11 % of
-        // output bytes (the fixture allows 0.1 %; the reference's own float64 run changes 0.025 %),
-        // so there the im2col order (`ConvAlgorithm.gemm`) is used. With AVX-512 (16-channel blocks)
-        // the 3x3 layers of up to 256 x 128 channels on planes of 64 x 64 and more run Winograd
-        // F(4x4, 3x3) (see `ConvAlgorithm`), the rest oneDNN's direct kernels: every CodeFormer
-        // tolerance holds (full model: output max abs 1.3e-4 of 1e-3) at 1.5-1.8 s per face instead
-        // of ~2.25 s all-direct and 4.3 s im2col.
-        let algorithm = precision.convolutionAlgorithm(Conv2d.activationBlock == 16 ? .winograd : .gemm)
         encoder = try VQGANStack(p.scope("encoder.blocks."), kind: .encoder, algorithm: algorithm)
         codebook = try p.tensor("quantize.embedding.weight")
         let (codebookSize, codeDim) = (codebook.shape[0], codebook.shape[1])
@@ -101,7 +96,6 @@ package final class CodeFormer: @unchecked Sendable {
         configuration = CodeFormerConfiguration(
             embedDim: embedDim, heads: heads, layers: layers.count, codebookSize: codebookSize, codeDim: codeDim,
             connectList: fuseSizes.sorted { Int($0)! < Int($1)! }, latentSide: latentSide)
-        try store.verifyAllUsed()
     }
 
     /// Restores one aligned face.
@@ -176,5 +170,27 @@ package final class CodeFormer: @unchecked Sendable {
             for i in 0..<positions { dst[i] = Float((Double(src[i]) - a.mean) / a.std * b.std + b.mean) }
         }
         return out
+    }
+}
+
+extension CodeFormer: LoadableNetwork {
+    // Convolutions must sum in an order as accurate as the reference's. oneDNN's AVX2 direct
+    // kernels do not: the encoder missed the lq_feat tolerance and the generator changed 0.11 % of
+    // output bytes (the fixture allows 0.1 %; the reference's own float64 run changes 0.025 %),
+    // so there the im2col order (`ConvAlgorithm.gemm`) is used. With AVX-512 (16-channel blocks)
+    // the 3x3 layers of up to 256 x 128 channels on planes of 64 x 64 and more run Winograd
+    // F(4x4, 3x3) (see `ConvAlgorithm`), the rest oneDNN's direct kernels: every CodeFormer
+    // tolerance holds (full model: output max abs 1.3e-4 of 1e-3) at 1.5-1.8 s per face instead
+    // of ~2.25 s all-direct and 4.3 s im2col.
+    package static func convolutionAlgorithm(for precision: ComputePrecision) -> ConvAlgorithm {
+        precision.convolutionAlgorithm(Conv2d.activationBlock == 16 ? .winograd : .gemm)
+    }
+
+    /// The head count comes from a sidecar JSON next to a checkpoint when there is one
+    /// (`CodeFormerConfiguration.sidecarHeads`), else the official 8.
+    package convenience init(_ parameters: ParameterStore, algorithm: ConvAlgorithm, weights: WeightsFile?) throws {
+        var heads = CodeFormerConfiguration.defaultHeads
+        if case .checkpoint(let url)? = weights, let sidecar = CodeFormerConfiguration.sidecarHeads(for: url) { heads = sidecar }
+        try self.init(parameters, heads: heads, algorithm: algorithm)
     }
 }

@@ -1,5 +1,4 @@
-import Checkpoints
-package import Foundation
+import Foundation
 package import TensorCore
 
 /// The face-parsing network of CodeFormer's paste-back (`ParseNet(in_size=512, out_size=512,
@@ -26,12 +25,6 @@ package final class ParseNet: @unchecked Sendable {
     package static let sizeMultiple = 16
 
     package let parsingChannels: Int
-
-    /// The algorithm the pipeline and the benchmark run ParseNet with in `precision`: Winograd in
-    /// float32 where the CPU has its kernels (see `init`).
-    package static func convolutionAlgorithm(for precision: ComputePrecision) -> ConvAlgorithm {
-        precision.convolutionAlgorithm(.winograd)
-    }
 
     /// - Parameter algorithm: the convolution algorithm for every layer. All meet the fixture
     ///   tolerances (logits max abs <= 1e-3) with a wide margin on the synthetic-weights fixture:
@@ -66,7 +59,6 @@ package final class ParseNet: @unchecked Sendable {
         outImgConv = try ParseNetConvLayer(
             p.scope("out_img_conv."), inChannels: last, outChannels: 3, scale: .none,
             normalized: false, activated: false, algorithm: algorithm)
-        try store.verifyAllUsed()
     }
 
     /// `(1, 3, H, W)` RGB in [-1, 1] (H, W multiples of 16; 512 x 512 in the pipeline) ->
@@ -85,14 +77,14 @@ package final class ParseNet: @unchecked Sendable {
     }
 }
 
-extension ParseNet {
-    /// Loads `parsing_parsenet.pth` (or any flat state dict of the same layout).
-    package convenience init(contentsOf url: URL, algorithm: ConvAlgorithm = .direct) throws {
-        try self.init(ParameterStore(CheckpointReader.load(url)), algorithm: algorithm)
+extension ParseNet: LoadableNetwork {
+    /// Winograd in float32 where the CPU has its kernels (see `init`).
+    package static func convolutionAlgorithm(for precision: ComputePrecision) -> ConvAlgorithm {
+        precision.convolutionAlgorithm(.winograd)
     }
 
-    /// Builds the network from a synthetic-weights manifest (benchmarks and parity tests).
-    package convenience init(syntheticManifest url: URL, algorithm: ConvAlgorithm = .direct) throws {
-        try self.init(ParameterStore(SyntheticWeights.load(manifest: url)), algorithm: algorithm)
+    /// `parsing_parsenet.pth` as released (a flat state dict) or any file of the same layout.
+    package convenience init(_ parameters: ParameterStore, algorithm: ConvAlgorithm, weights: WeightsFile?) throws {
+        try self.init(parameters, algorithm: algorithm)
     }
 }

@@ -18,7 +18,6 @@ package struct ParseNetConvLayer {
     package let scale: ParseNetScale
     package let activation: FusedActivation
 
-    static let batchNormEpsilon = 1e-5
     static let negativeSlope: Float = 0.2
 
     /// - Parameters:
@@ -33,14 +32,7 @@ package struct ParseNetConvLayer {
         let stride = scale == .down ? 2 : 1
         let weight = try p.tensor("conv2d.weight", shape: [outChannels, inChannels, 3, 3])
         if normalized {
-            let n = p.scope("norm.norm.")
-            let gamma = try n.tensor("weight", shape: [outChannels])
-            let beta = try n.tensor("bias", shape: [outChannels])
-            let mean = try n.tensor("running_mean", shape: [outChannels])
-            let variance = try n.tensor("running_var", shape: [outChannels])
-            // A counter only used in training mode; taken so strict loading accepts it.
-            if n.contains("num_batches_tracked") { _ = try n.tensor("num_batches_tracked") }
-            let (w, b) = Self.foldBatchNorm(weight: weight, gamma: gamma, beta: beta, mean: mean, variance: variance)
+            let (w, b) = try p.foldingBatchNorm("norm.norm", into: weight)
             conv2d = Conv2d(weight: w, bias: b, stride: stride, padding: .symmetric(0), algorithm: algorithm)
         } else {
             let bias = try p.tensor("conv2d.bias", shape: [outChannels])
@@ -48,24 +40,6 @@ package struct ParseNetConvLayer {
         }
         self.scale = scale
         activation = activated ? .leakyReLU(Self.negativeSlope) : .none
-    }
-
-    /// `w' = w * g`, `b' = beta - mean * g` with `g = gamma / sqrt(var + eps)` (the conv has no bias).
-    static func foldBatchNorm(weight: Tensor, gamma: Tensor, beta: Tensor, mean: Tensor, variance: Tensor) -> (Tensor, Tensor) {
-        let weight = weight.contiguous()
-        let (gamma, beta, mean, variance) = (gamma.contiguous(), beta.contiguous(), mean.contiguous(), variance.contiguous())
-        let outChannels = weight.shape[0]
-        let perChannel = weight.elementCount / outChannels
-        var w = [Float](repeating: 0, count: weight.elementCount)
-        var b = [Float](repeating: 0, count: outChannels)
-        for o in 0..<outChannels {
-            let g = Double(gamma.data[o]) / (Double(variance.data[o]) + batchNormEpsilon).squareRoot()
-            for i in 0..<perChannel {
-                w[o * perChannel + i] = Float(Double(weight.data[o * perChannel + i]) * g)
-            }
-            b[o] = Float(Double(beta.data[o]) - Double(mean.data[o]) * g)
-        }
-        return (Tensor(shape: weight.shape, values: w), Tensor(shape: [outChannels], values: b))
     }
 
     /// `residual + layer(x)` when `residual` is given (the sum fused into the convolution).

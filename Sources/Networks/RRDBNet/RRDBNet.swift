@@ -1,5 +1,3 @@
-import Checkpoints
-package import Foundation
 package import TensorCore
 
 /// Hyperparameters of an `RRDBNet`, all read from tensor shapes.
@@ -43,11 +41,6 @@ package final class RRDBNet: @unchecked Sendable {
     package let convUp2: Conv2d
     package let convHR: Conv2d
     package let convLast: Conv2d
-
-    /// The algorithm every caller runs Real-ESRGAN with in `precision`.
-    package static func convolutionAlgorithm(for precision: ComputePrecision) -> ConvAlgorithm {
-        precision.convolutionAlgorithm(.direct)
-    }
 
     /// Trunk blocks that run float32 even in reduced precision: an early block's error is carried
     /// and reshaped by every later one (x4plus's synthesised textures move most), a late one's is not.
@@ -97,7 +90,6 @@ package final class RRDBNet: @unchecked Sendable {
         convUp2 = try conv("conv_up2", in: features, out: features)
         convHR = try conv("conv_hr", in: features, out: features)
         convLast = try conv("conv_last", in: features, out: outChannels)
-        try store.verifyAllUsed()
 
         configuration = RRDBNetConfiguration(
             inChannels: inChannels, outChannels: outChannels, features: features,
@@ -147,15 +139,15 @@ package final class RRDBNet: @unchecked Sendable {
     static let bandBytes = 32 << 20
 }
 
-extension RRDBNet {
-    /// Loads a Real-ESRGAN checkpoint (`RealESRGAN_x4plus.pth`, `RealESRGAN_x2plus.pth` as released:
-    /// `params_ema`, else `params`, else a bare state dict).
-    package convenience init(contentsOf url: URL, algorithm: ConvAlgorithm = .direct) throws {
-        try self.init(ParameterStore(CheckpointReader.load(url)), algorithm: algorithm)
+extension RRDBNet: LoadableNetwork {
+    /// oneDNN's direct kernels in float32, bfloat16 where the CPU has them (the trunk only, see `init`).
+    package static func convolutionAlgorithm(for precision: ComputePrecision) -> ConvAlgorithm {
+        precision.convolutionAlgorithm(.direct)
     }
 
-    /// Builds the network from a synthetic-weights manifest (benchmarks and parity tests).
-    package convenience init(syntheticManifest url: URL, algorithm: ConvAlgorithm = .direct) throws {
-        try self.init(ParameterStore(SyntheticWeights.load(manifest: url)), algorithm: algorithm)
+    /// Real-ESRGAN checkpoints as released (`RealESRGAN_x4plus.pth`, `RealESRGAN_x2plus.pth`:
+    /// weights in `params_ema`) or any state dict of the same layout.
+    package convenience init(_ parameters: ParameterStore, algorithm: ConvAlgorithm, weights: WeightsFile?) throws {
+        try self.init(parameters, algorithm: algorithm)
     }
 }

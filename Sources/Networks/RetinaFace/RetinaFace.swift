@@ -1,5 +1,4 @@
-import Checkpoints
-package import Foundation
+import Foundation
 package import TensorCore
 
 /// RetinaFace's `FPN`: 1x1 conv+BN+act lateral outputs to `C` channels, then top-down: level 3
@@ -119,18 +118,6 @@ package final class RetinaFace: @unchecked Sendable {
             return Conv2d(weight: Tensor(shape: [biases.count, outChannels, 1, 1], values: weights),
                           bias: Tensor(shape: [biases.count], values: biases), padding: 0, algorithm: algorithm)
         }
-        try store.verifyAllUsed()
-    }
-
-    /// Loads `detection_Resnet50_Final.pth` / `detection_mobilenet0.25_Final.pth` (either torch format;
-    /// a `module.` prefix is stripped by the reader).
-    package convenience init(contentsOf url: URL, algorithm: ConvAlgorithm = .direct) throws {
-        try self.init(ParameterStore(CheckpointReader.load(url)), algorithm: algorithm)
-    }
-
-    /// Builds the network from a synthetic-weights manifest (benchmarks and parity tests).
-    package convenience init(syntheticManifest url: URL, algorithm: ConvAlgorithm = .direct) throws {
-        try self.init(ParameterStore(SyntheticWeights.load(manifest: url)), algorithm: algorithm)
     }
 
     /// `(1, 3, H, W)` BGR minus (104, 117, 123) -> raw head outputs.
@@ -175,5 +162,18 @@ package final class RetinaFace: @unchecked Sendable {
             for j in 0..<k { y[j] /= sum }
         }
         return out
+    }
+}
+
+extension RetinaFace: LoadableNetwork {
+    /// oneDNN's direct kernels (bfloat16 where asked for and the CPU has them).
+    package static func convolutionAlgorithm(for precision: ComputePrecision) -> ConvAlgorithm {
+        precision.convolutionAlgorithm(.direct)
+    }
+
+    /// `detection_Resnet50_Final.pth` / `detection_mobilenet0.25_Final.pth` as released (either
+    /// torch format, keys with DataParallel's `module.`), or any file of the same layout.
+    package convenience init(_ parameters: ParameterStore, algorithm: ConvAlgorithm, weights: WeightsFile?) throws {
+        try self.init(parameters, algorithm: algorithm)
     }
 }

@@ -1,4 +1,5 @@
 package import Foundation
+package import ModelCatalog
 package import Networks
 import TensorCore
 
@@ -51,32 +52,32 @@ package final class FaceRestorationModels: @unchecked Sendable {
     /// recorded in `problems` instead of failing, so the caller can serve what works.
     ///
     /// - Parameters:
-    ///   - overrides: files to use instead of the official names (e.g. `--codeformer PATH`); a
-    ///     `.json` file is a synthetic-weights manifest (tests and benchmarks).
+    ///   - overrides: files to use instead of the official names (e.g. `--codeformer PATH`; a
+    ///     synthetic-weights manifest works too, see `WeightsFile`). Every file goes through
+    ///     `NetworkLoader`, which checks it against the folder's SHA-256 record.
     ///   - precision: the arithmetic of each network (by default the upsampler's is bfloat16).
     package static func load(from files: ModelFiles, detector choice: DetectorChoice = .automatic,
                             overrides: [ModelFiles.Model: URL] = [:], precision setting: PrecisionSetting = .mixed) -> FaceRestorationModels {
-        let precision = setting.faceNetworks
+        let loader = NetworkLoader(files: files)
         var problems: [ModelFiles.Model: String] = [:]
-        func load<T>(_ model: ModelFiles.Model, file: (URL) throws -> T, manifest: (URL) throws -> T) -> T? {
+        func load<N: LoadableNetwork>(_ model: ModelFiles.Model, as network: N.Type, precision: ComputePrecision) -> N? {
             do {
-                if let url = overrides[model] {
-                    guard FileManager.default.fileExists(atPath: url.path) else {
-                        throw RestorationError.modelFileUnreadable(path: url.path, reason: "no such file")
+                let url: URL
+                if let override = overrides[model] {
+                    guard FileManager.default.fileExists(atPath: override.path) else {
+                        throw RestorationError.modelFileUnreadable(path: override.path, reason: "no such file")
                     }
-                    return try url.pathExtension.lowercased() == "json" ? manifest(url) : file(url)
+                    url = override
+                } else {
+                    url = try files.require(model)
                 }
-                let url = try files.require(model)
-                // A digest recorded by `facerestore models download` is checked on every load.
-                try ModelChecksums(files: files).verify(url)
-                return try file(url)
+                return try loader.load(N.self, from: url, precision: precision)
             } catch {
                 problems[model] = "\(error)"
                 return nil
             }
         }
-        let codeformer = load(.codeformer, file: { try CodeFormer(contentsOf: $0, precision: precision) },
-                              manifest: { try CodeFormer(syntheticManifest: $0, precision: precision) })
+        let codeformer = load(.codeformer, as: CodeFormer.self, precision: setting.faceNetworks)
         let detectorModel: ModelFiles.Model = switch choice {
         case .automatic:
             overrides[.detectionMobileNet] != nil
@@ -85,18 +86,11 @@ package final class FaceRestorationModels: @unchecked Sendable {
         case .resnet50: .detectionResNet50
         case .mobilenet: .detectionMobileNet
         }
-        let algorithm = precision.convolutionAlgorithm()
-        let detector = load(detectorModel, file: { try RetinaFace(contentsOf: $0, algorithm: algorithm) },
-                            manifest: { try RetinaFace(syntheticManifest: $0, algorithm: algorithm) })
-        let parserAlgorithm = ParseNet.convolutionAlgorithm(for: precision)
-        let parser = load(.parsing, file: { try ParseNet(contentsOf: $0, algorithm: parserAlgorithm) },
-                          manifest: { try ParseNet(syntheticManifest: $0, algorithm: parserAlgorithm) })
-        func upsampler(_ network: RRDBNet) -> RealESRGANer {
-            RealESRGANer(network: network, tile: upsamplerTile, tilePad: upsamplerTilePad, prePad: 0)
+        let detector = load(detectorModel, as: RetinaFace.self, precision: setting.faceNetworks)
+        let parser = load(.parsing, as: ParseNet.self, precision: setting.faceNetworks)
+        let realesrgan = load(.realesrganX2plus, as: RRDBNet.self, precision: setting.upsampler).map {
+            RealESRGANer(network: $0, tile: upsamplerTile, tilePad: upsamplerTilePad, prePad: 0)
         }
-        let upsamplerAlgorithm = RRDBNet.convolutionAlgorithm(for: setting.upsampler)
-        let realesrgan = load(.realesrganX2plus, file: { upsampler(try RRDBNet(contentsOf: $0, algorithm: upsamplerAlgorithm)) },
-                              manifest: { upsampler(try RRDBNet(syntheticManifest: $0, algorithm: upsamplerAlgorithm)) })
         return FaceRestorationModels(codeformer: codeformer, detector: detector, parser: parser, upsampler: realesrgan,
                                      files: files, problems: problems, detectorModel: detectorModel)
     }

@@ -1,5 +1,6 @@
 import Foundation
 package import Imaging
+package import ModelCatalog
 import Networks
 import TensorCore
 

@@ -20,11 +20,15 @@ package enum PrecisionSetting: String, Sendable, CaseIterable {
     /// CodeFormer, ParseNet and RetinaFace.
     package var faceNetworks: ComputePrecision { self == .bfloat16 ? .bfloat16 : .float32 }
 
+    /// Whether this CPU has the bfloat16 convolution kernels (else bfloat16 settings run float32):
+    /// the capability callers above the pipeline (service, CLI) report.
+    package static var bfloat16Supported: Bool { Conv2d.bfloat16Supported }
+
     /// What each network really runs in on this CPU, for the start-up summary, e.g.
     /// `mixed: upsampler bfloat16, CodeFormer/ParseNet/detector float32`.
     package var summary: String {
         func effective(_ precision: ComputePrecision) -> String {
-            precision == .bfloat16 && !Conv2d.bfloat16Supported ? "float32 (no bfloat16 kernels on this CPU)" : precision.rawValue
+            precision == .bfloat16 && !Self.bfloat16Supported ? "float32 (no bfloat16 kernels on this CPU)" : precision.rawValue
         }
         return "\(rawValue): upsampler \(effective(upsampler)), CodeFormer/ParseNet/detector \(effective(faceNetworks))"
     }

@@ -91,7 +91,7 @@ final class InferenceExecutor: @unchecked Sendable {
             // Named through pthreads from inside: Foundation's Thread.name does not reliably reach
             // the OS thread on Linux, and top -H, gdb and the tests read the OS name.
             ThreadName.setCurrent(name)
-            ComputeThreads.applyToCurrentThread(threads)
+            Parallelism.limitThreadsForCurrentThread(to: threads)
             loop()
         }
         thread.stackSize = 16 << 20

@@ -1,3 +1,4 @@
+import ModelCatalog
 import Restoration
 
 /// The state of each model file the service uses, as `/api/health` reports it.

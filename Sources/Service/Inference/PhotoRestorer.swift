@@ -1,4 +1,5 @@
 import Imaging
+import ModelCatalog
 import Restoration
 
 /// What the service needs from a restoration back end: the pipeline in production; tests put a

@@ -4,6 +4,7 @@ import Networks
 import Restoration
 import Testing
 import TestSupport
+import TensorCore
 
 /// Alignment and paste-back against `fixtures/facelib/align_paste_{04,01}` (README "Tolerances":
 /// affine and inverse affines <= 1e-9 from float32 points; crops exact with the warpAffine recipe;
@@ -63,7 +64,7 @@ import TestSupport
     }
 
     static let parser: Result<ParseNet, Error> = Result {
-        try ParseNet(syntheticManifest: Fixtures.url("facelib/parsenet/manifest.json"))
+        try NetworkLoader().load(ParseNet.self, from: Fixtures.url("facelib/parsenet/manifest.json"), algorithm: .direct)
     }
 
     @Test(.enabled(if: Fixtures.available("facelib/align_paste_04/align_paste.json")),

@@ -4,6 +4,7 @@ import Networks
 import Restoration
 import Testing
 import TestSupport
+import TensorCore
 
 /// The detection stage of the whole-photo path against `fixtures/facelib` (README: detector images
 /// exact with OpenCV's INTER_LINEAR, +-1 for INTER_AREA; post-processing boxes/landmarks <= 1e-3 px,
@@ -24,7 +25,7 @@ import TestSupport
             let photo = try Self.photo(image)
             #expect(photo.bgr.width == size.0 && photo.bgr.height == size.1, "\(image): input_img \(photo.bgr.width)x\(photo.bgr.height)")
             #expect(!photo.isGray)
-            let detector = try FaceDetector(network: RetinaFace(contentsOf: Fixtures.url("facelib/retinaface_mnet/detection_mobilenet0.25_Final.pth")))
+            let detector = try FaceDetector(network: NetworkLoader().load(RetinaFace.self, from: Fixtures.url("facelib/retinaface_mnet/detection_mobilenet0.25_Final.pth"), algorithm: .direct))
             let (resized, scale) = detector.detectorImage(photo.bgr)
             #expect(scale == 1.25)
             let expected = try Self.png(detImage)
@@ -37,7 +38,7 @@ import TestSupport
         let photo = try Self.photo("02.png")
         #expect(photo.bgr.width == 1204 && photo.bgr.height == 645, "02.png keeps its size (short side >= 512)")
         #expect(photo.alpha != nil, "02.png is RGBA; the alpha plane is kept")
-        let detector = try FaceDetector(network: RetinaFace(contentsOf: Fixtures.url("facelib/retinaface_mnet/detection_mobilenet0.25_Final.pth")))
+        let detector = try FaceDetector(network: NetworkLoader().load(RetinaFace.self, from: Fixtures.url("facelib/retinaface_mnet/detection_mobilenet0.25_Final.pth"), algorithm: .direct))
         let (resized, scale) = detector.detectorImage(photo.bgr)
         #expect(abs(scale - 0.9922480620155039) < 1e-15)
         let expected = try Self.png("facelib/detect_preprocess/det_image_02.png")
@@ -59,7 +60,7 @@ import TestSupport
             loc: try NumpyArray(fixture: "\(directory)/loc.npy").tensor,
             confidenceLogits: try NumpyArray(fixture: "\(directory)/conf_logits.npy").tensor,
             landmarks: try NumpyArray(fixture: "\(directory)/landms.npy").tensor, height: 640, width: 840)
-        let detector = try FaceDetector(network: RetinaFace(contentsOf: Fixtures.url("facelib/retinaface_mnet/detection_mobilenet0.25_Final.pth")))
+        let detector = try FaceDetector(network: NetworkLoader().load(RetinaFace.self, from: Fixtures.url("facelib/retinaface_mnet/detection_mobilenet0.25_Final.pth"), algorithm: .direct))
         let faces = detector.faces(fromDetectorRows: rows, scale: 1.25)
         #expect(faces.count == boxes.count, "\(faces.count) faces vs \(boxes.count)")
         guard faces.count == boxes.count else { return }
@@ -94,7 +95,7 @@ import TestSupport
     @Test(.enabled(if: Fixtures.available("facelib/retinaface_r50/manifest.json")))
     func resNet50OnAWholePhotoKeepsTheReferenceFaceCount() throws {
         // meta.json "end_to_end_random_weights": 76 detect_faces rows, 10 faces after the eye filter.
-        let detector = try FaceDetector(network: RetinaFace(syntheticManifest: Fixtures.url("facelib/retinaface_r50/manifest.json")))
+        let detector = try FaceDetector(network: NetworkLoader().load(RetinaFace.self, from: Fixtures.url("facelib/retinaface_r50/manifest.json"), algorithm: .direct))
         let faces = detector.detect(in: try Self.photo("01.jpg").bgr)
         #expect(faces.count == 10)
         let center = detector.detect(in: try Self.photo("01.jpg").bgr, onlyCenterFace: true)

@@ -1,9 +1,11 @@
 import Foundation
 import Imaging
+import ModelCatalog
 import Networks
 import Restoration
 import Testing
 import TestSupport
+import TensorCore
 
 /// The whole-photo path end to end with the fixtures' small networks: the real MobileNet-0.25
 /// RetinaFace checkpoint, the tiny CodeFormer and ParseNet from its synthetic manifest. Random
@@ -107,7 +109,7 @@ import TestSupport
     @Test(.enabled(if: modelsAvailable && Fixtures.available("realesrgan/tiny/tiny_rrdb_x2.pth")))
     func realESRGANUpsamplesBackgroundAndFaces() throws {
         let base = try Self.models.get()
-        let upsampler = RealESRGANer(network: try RRDBNet(contentsOf: Fixtures.url("realesrgan/tiny/tiny_rrdb_x2.pth")), tile: 400, tilePad: 40, prePad: 0)
+        let upsampler = RealESRGANer(network: try NetworkLoader().load(RRDBNet.self, from: Fixtures.url("realesrgan/tiny/tiny_rrdb_x2.pth"), algorithm: .direct), tile: 400, tilePad: 40, prePad: 0)
         let models = FaceRestorationModels(codeformer: base.codeformer, detector: base.detector, parser: base.parser, upsampler: upsampler,
                                            files: base.files, detectorModel: base.detectorModel)
         let pipeline = FaceRestorationPipeline(models: models)

@@ -25,7 +25,7 @@ import TensorCore
 
     @Test(.enabled(if: Fixtures.available("facelib/parsenet/manifest.json")))
     func maskFromOwnParse() throws {
-        let parser = try ParseNet(syntheticManifest: Fixtures.url("\(Self.directory)/manifest.json"))
+        let parser = try NetworkLoader().load(ParseNet.self, from: Fixtures.url("\(Self.directory)/manifest.json"), algorithm: .direct)
         let input = try NumpyArray(fixture: "\(Self.directory)/input.npy")
         // Rebuild the BGR face the reference fed in from its normalised RGB input (exact: k/255 steps).
         var bgr = [Double](repeating: 0, count: 512 * 512 * 3)

@@ -1,9 +1,11 @@
 import Foundation
 import Imaging
+import ModelCatalog
 import Networks
 import Restoration
 import Testing
 import TestSupport
+import TensorCore
 
 /// Following and stopping a restoration (`RestorationMonitor`), and `maxFaces`, on a real photo with
 /// the real MobileNet-0.25 detector (02.png: four real faces), the tiny CodeFormer, ParseNet from
@@ -140,7 +142,7 @@ import TestSupport
 
     @Test(.enabled(if: Fixtures.available("realesrgan/tiny/tiny_rrdb_x2.pth")))
     func upscalerCallsBeforeEveryTileAndStopsWhenTold() throws {
-        let upsampler = RealESRGANer(network: try RRDBNet(contentsOf: Fixtures.url("realesrgan/tiny/tiny_rrdb_x2.pth")),
+        let upsampler = RealESRGANer(network: try NetworkLoader().load(RRDBNet.self, from: Fixtures.url("realesrgan/tiny/tiny_rrdb_x2.pth"), algorithm: .direct),
                                      tile: 32, tilePad: 4, prePad: 0)
         var rgba = Image(width: 70, height: 40, channels: 4, bitDepth: 8)
         for y in 0..<40 { for x in 0..<70 { for c in 0..<4 { rgba[x, y, c] = (x * 3 + y * 5 + c * 40) % 256 } } }

@@ -1,5 +1,6 @@
 import Checkpoints
 import Foundation
+import ModelCatalog
 import Restoration
 import TestSupport
 

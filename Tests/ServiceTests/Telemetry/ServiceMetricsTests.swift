@@ -1,4 +1,5 @@
 import Foundation
+import ModelCatalog
 import Restoration
 import Testing
 @testable import Service

@@ -1,6 +1,6 @@
 import COpenBLAS
-import Dispatch
 import Foundation
+import TensorCore
 
 /// Reference measurements taken in the same process as a network benchmark, so that network speed
 /// can be reported as a ratio that survives a noisy, shared machine.
@@ -32,14 +32,5 @@ package enum KernelBenchmark {
             return kilobytes / 1024
         }
         return 0
-    }
-}
-
-/// Monotonic wall-clock timing.
-package enum Clock {
-    package static func measure(_ body: () throws -> Void) rethrows -> Double {
-        let start = DispatchTime.now().uptimeNanoseconds
-        try body()
-        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
 }
