@@ -1,4 +1,4 @@
-package import Foundation
+import Foundation
 
 /// Entry point: reads any supported checkpoint file into a `StateDict`.
 package enum CheckpointReader {

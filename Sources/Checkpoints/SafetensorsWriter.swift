@@ -1,4 +1,4 @@
-package import Foundation
+import Foundation
 import TensorCore
 
 /// Writes a `StateDict` as a float32 safetensors file. Tests use it to put synthetic weights on

@@ -1,4 +1,4 @@
-package import Foundation
+import Foundation
 import TensorCore
 
 /// Full-size stand-in weights built from a manifest (fixtures' SYNTHETIC_WEIGHTS.md), so tests can run

@@ -1,4 +1,4 @@
-package import Foundation
+import Foundation
 import PostgresNIO
 
 /// Result files kept in the database, so every replica serves every result.

@@ -1,5 +1,5 @@
 import Foundation
-package import Logging
+import Logging
 import NIOConcurrencyHelpers
 import PostgresNIO
 import ServiceLifecycle

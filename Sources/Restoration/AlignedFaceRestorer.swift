@@ -1,5 +1,5 @@
-package import Imaging
-package import Networks
+import Imaging
+import Networks
 
 /// Restores faces that are already cropped and aligned, as the official CLI does with
 /// `--has_aligned`: resize to 512x512 (bilinear), detect grey input, CodeFormer with adain, back to

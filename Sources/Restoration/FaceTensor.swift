@@ -1,4 +1,4 @@
-package import TensorCore
+import TensorCore
 
 /// Conversions between 8-bit BGR face crops (the reference pipeline's OpenCV arrays) and the
 /// network's RGB tensors in [-1, 1], exactly as `img2tensor` + `normalize` and `tensor2img` do.

@@ -1,6 +1,6 @@
-package import Imaging
-package import Networks
-package import TensorCore
+import Imaging
+import Networks
+import TensorCore
 
 /// Real-ESRGAN's whole-image upscaler (`RealESRGANer` in sczhou/CodeFormer
 /// `basicsr/utils/realesrgan_utils.py`): reflect pre-pad, reflect mod-pad (scale 2), the network on the

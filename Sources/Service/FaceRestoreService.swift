@@ -1,9 +1,9 @@
 import Foundation
-package import Hummingbird
+import Hummingbird
 import JobDatabase
-package import Logging
+import Logging
 import NIOCore
-package import Restoration
+import Restoration
 import ServiceLifecycle
 import UnixSignals
 

@@ -1,4 +1,4 @@
-package import Foundation
+import Foundation
 
 /// Locates the shared reference fixtures: `$FACERESTORE_FIXTURES`, else `../shared/fixtures`
 /// relative to the package root.

@@ -1,5 +1,5 @@
-package import Foundation
-package import TensorCore
+import Foundation
+import TensorCore
 
 /// A `.npy` array (format 1.0/2.0, little-endian float32 or int32, C order), as the fixtures store them.
 package struct NumpyArray {

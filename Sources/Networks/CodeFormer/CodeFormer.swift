@@ -1,5 +1,5 @@
 import Foundation
-package import TensorCore
+import TensorCore
 
 /// CodeFormer (Zhou et al., NeurIPS 2022; `CodeFormer` in sczhou/CodeFormer
 /// `basicsr/archs/codeformer_arch.py`): a VQGAN encoder, a transformer that predicts codebook

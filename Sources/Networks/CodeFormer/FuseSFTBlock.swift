@@ -1,4 +1,4 @@
-package import TensorCore
+import TensorCore
 
 /// Controllable feature transformation (`Fuse_sft_block` in `codeformer_arch.py`): from the encoder
 /// feature and the decoder feature it predicts a scale and shift, and returns

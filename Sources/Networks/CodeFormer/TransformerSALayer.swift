@@ -1,4 +1,4 @@
-package import TensorCore
+import TensorCore
 
 /// One pre-norm transformer layer of CodeFormer (`TransformerSALayer` in `codeformer_arch.py`):
 /// `t += MHA(q = k = norm1(t) + pos, v = norm1(t))`, then `t += linear2(gelu(linear1(norm2(t))))`.

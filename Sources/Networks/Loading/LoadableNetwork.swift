@@ -1,4 +1,4 @@
-package import TensorCore
+import TensorCore
 
 /// A ported network that `NetworkLoader` builds from a state dict by the official keys.
 ///

@@ -1,4 +1,4 @@
-package import Checkpoints
+import Checkpoints
 import TensorCore
 
 extension ParameterStore {

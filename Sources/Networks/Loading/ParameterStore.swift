@@ -1,4 +1,4 @@
-package import TensorCore
+import TensorCore
 
 /// The tensors of one checkpoint while a network takes them by key path.
 ///

@@ -1,5 +1,5 @@
 import Foundation
-package import TensorCore
+import TensorCore
 
 /// The face-parsing network of CodeFormer's paste-back (`ParseNet(in_size=512, out_size=512,
 /// parsing_ch=19)` in sczhou/CodeFormer `facelib/parsing/parsenet.py`, release file

@@ -1,4 +1,4 @@
-package import TensorCore
+import TensorCore
 
 /// Resampling of a ParseNet `ConvLayer` / `ResidualBlock` (`scale` in sczhou/CodeFormer
 /// `facelib/parsing/parsenet.py`).

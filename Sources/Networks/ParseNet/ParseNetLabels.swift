@@ -1,5 +1,5 @@
 import Foundation
-package import TensorCore
+import TensorCore
 
 /// ParseNet's per-pixel face-part labels, which paste-back turns into its face mask.
 extension ParseNet {

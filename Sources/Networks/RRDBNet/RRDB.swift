@@ -1,4 +1,4 @@
-package import TensorCore
+import TensorCore
 
 /// Residual dense block (`ResidualDenseBlock` in sczhou/CodeFormer `basicsr/archs/rrdbnet_arch.py`):
 /// five 3x3 convolutions, each seeing the block input concatenated with every earlier output;

@@ -1,4 +1,4 @@
-package import TensorCore
+import TensorCore
 
 /// Hyperparameters of an `RRDBNet`, all read from tensor shapes.
 package struct RRDBNetConfiguration: Hashable, Sendable {

@@ -1,5 +1,5 @@
 import Foundation
-package import TensorCore
+import TensorCore
 
 /// RetinaFace's `FPN`: 1x1 conv+BN+act lateral outputs to `C` channels, then top-down: level 3
 /// resized (legacy nearest) to level 2 and added, `merge2`; that resized to level 1 and added,

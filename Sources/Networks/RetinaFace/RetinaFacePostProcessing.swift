@@ -1,5 +1,5 @@
 import Foundation
-package import TensorCore
+import TensorCore
 
 /// RetinaFace's detection post-processing as in `RetinaFace.detect_faces` (origin size, resize 1):
 /// prior boxes, decode (variances 0.1 / 0.2), strict `score > threshold`, sort by score, NMS

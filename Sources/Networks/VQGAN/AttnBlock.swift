@@ -1,4 +1,4 @@
-package import TensorCore
+import TensorCore
 
 /// VQGAN single-head spatial self-attention (`AttnBlock` in `vqgan_arch.py`): 1x1-conv q, k, v over a
 /// group-normalised map, softmax over keys scaled by `C^-1/2`, 1x1 `proj_out`, plus the input.

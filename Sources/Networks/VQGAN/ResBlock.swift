@@ -1,4 +1,4 @@
-package import TensorCore
+import TensorCore
 
 /// VQGAN residual block (`ResBlock` in sczhou/CodeFormer `basicsr/archs/vqgan_arch.py`):
 /// `conv2(swish(norm2(conv1(swish(norm1(x)))))) + skip(x)`, the skip a 1x1 conv only when the

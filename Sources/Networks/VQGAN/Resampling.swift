@@ -1,4 +1,4 @@
-package import TensorCore
+import TensorCore
 
 /// VQGAN `Downsample`: zero-pad one pixel on the right and bottom only, then a 3x3 stride-2 conv.
 package struct Downsample {

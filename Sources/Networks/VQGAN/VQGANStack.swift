@@ -1,4 +1,4 @@
-package import TensorCore
+import TensorCore
 
 /// One entry of the VQGAN encoder's or generator's `blocks` ModuleList.
 package enum VQGANBlock {

@@ -1,7 +1,7 @@
 import Foundation
-package import Imaging
-package import Networks
-package import TensorCore
+import Imaging
+import Networks
+import TensorCore
 
 /// One face as the official helper keeps it, in `input_img` pixels.
 package struct DetectedFace: Sendable, Equatable {

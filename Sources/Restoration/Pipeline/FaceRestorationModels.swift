@@ -1,6 +1,6 @@
-package import Foundation
-package import ModelCatalog
-package import Networks
+import Foundation
+import ModelCatalog
+import Networks
 import TensorCore
 
 /// The networks a restoration can use, loaded once. Any of them may be missing: a request that

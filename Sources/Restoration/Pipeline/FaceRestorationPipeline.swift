@@ -1,6 +1,6 @@
 import Foundation
-package import Imaging
-package import ModelCatalog
+import Imaging
+import ModelCatalog
 import Networks
 import TensorCore
 

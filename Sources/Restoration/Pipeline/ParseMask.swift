@@ -1,6 +1,6 @@
 import Imaging
-package import Networks
-package import TensorCore
+import Networks
+import TensorCore
 
 /// The soft face mask paste-back derives from ParseNet (`paste_faces_to_input_image` with
 /// `use_parse=True` in sczhou/CodeFormer `facelib/utils/face_restoration_helper.py`).

@@ -1,6 +1,6 @@
 import Foundation
-package import Imaging
-package import Networks
+import Imaging
+import Networks
 import TensorCore
 
 /// `FaceRestoreHelper.paste_faces_to_input_image` (sczhou/CodeFormer

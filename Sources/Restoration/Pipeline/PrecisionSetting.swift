@@ -1,4 +1,4 @@
-package import TensorCore
+import TensorCore
 
 /// The `--precision` setting (`FACERESTORE_PRECISION`): which arithmetic each network runs in.
 ///

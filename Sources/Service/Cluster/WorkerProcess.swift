@@ -2,8 +2,8 @@ import Foundation
 import Hummingbird
 import JobDatabase
 import NIOCore
-package import Logging
-package import Restoration
+import Logging
+import Restoration
 import ServiceLifecycle
 import UnixSignals
 

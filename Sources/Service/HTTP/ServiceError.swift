@@ -1,5 +1,5 @@
-package import HTTPTypes
-package import Hummingbird
+import HTTPTypes
+import Hummingbird
 
 /// Every failure a client can see, with what it needs to act on; the cases map one-to-one onto the
 /// contract's status table (`../shared/API.md`). Messages name the offending field or image and the

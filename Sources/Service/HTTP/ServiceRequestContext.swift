@@ -1,5 +1,5 @@
-package import Hummingbird
-package import NIOCore
+import Hummingbird
+import NIOCore
 
 /// The context of every request: Hummingbird's core plus the peer's address, which names a
 /// client for the queue's waitlist (`AdmissionWaitlist`), and what the request's telemetry needs.
