@@ -98,7 +98,7 @@ let package = Package(
         .testTarget(
             name: "ServiceTests",
             dependencies: [
-                "Service", "ModelDownloads", "Restoration", "Checkpoints", "Imaging", "TestSupport",
+                "Service", "ModelDownloads", "Restoration", "Checkpoints", "Imaging", "TensorCore", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

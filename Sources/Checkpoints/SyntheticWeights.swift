@@ -44,7 +44,7 @@ public enum SyntheticWeights {
             guard let count = TensorMaterializer.checkedElementCount(entry.shape) else {
                 throw malformed("\(entry.name): shape \(entry.shape) is too large")
             }
-            let tensor = Tensor(zeros: entry.shape)
+            let tensor = try Tensor(zeros: entry.shape)
             let dtype: StorageDType
             switch entry.dtype {
             case "float32":

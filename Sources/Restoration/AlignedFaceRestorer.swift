@@ -19,7 +19,8 @@ public final class AlignedFaceRestorer: @unchecked Sendable {
         public let inputWasGray: Bool
     }
 
-    public func restore(_ input: Image, fidelity: Float) -> Result {
+    /// Throws `ComputeError` when the network cannot run (out of memory).
+    public func restore(_ input: Image, fidelity: Float) throws -> Result {
         let size = CodeFormerConfiguration.imageSize
         let (color, alpha) = input.splitAlpha()
         var bgr = color.openCVColor()
@@ -27,8 +28,8 @@ public final class AlignedFaceRestorer: @unchecked Sendable {
             bgr = bgr.resized(width: size, height: size, interpolation: .linear)
         }
         let isGray = Grayscale.isGray(bgr: bgr.pixels8, threshold: Self.grayThreshold)
-        let output = codeformer(FaceTensor.tensor(fromBGR: bgr.pixels8, width: size, height: size), w: fidelity, adain: true)
-        var restored = FaceTensor.bgr(from: output.image)
+        let output = try codeformer(FaceTensor.tensor(fromBGR: bgr.pixels8, width: size, height: size), w: fidelity, adain: true)
+        var restored = try FaceTensor.bgr(from: output.image)
         if isGray { restored = Grayscale.grayBGR(restored) }
         var image = Image(width: size, height: size, channels: 3, pixels8: restored).swappingRedBlue()
         if let alpha {

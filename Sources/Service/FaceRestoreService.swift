@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import Restoration
 import ServiceLifecycle
+import TensorCore
 
 /// The CodeFormer web API (`../shared/API.md`) as a Hummingbird application: the routes, CORS and
 /// error JSON on all of them, the back end (this process's inference thread, jobs and results
@@ -71,9 +72,16 @@ public final class FaceRestoreService: Sendable {
 
     /// Builds the networks' kernels on the inference thread before a request needs them (the first
     /// request is then as fast as the rest); requests arriving meanwhile queue behind it as usual.
+    /// A warm-up that fails for lack of memory still leaves the service ready (the first request
+    /// builds the kernels instead) and is thrown for the log.
     public func warmUp() async throws {
         if let restorer {
-            try await executor.run { restorer.warmUp() }
+            do {
+                try await executor.run { try restorer.warmUp() }
+            } catch let error as ComputeError {
+                readiness.markWarmedUp()
+                throw error
+            }
         }
         readiness.markWarmedUp()
     }

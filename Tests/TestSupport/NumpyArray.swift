@@ -68,5 +68,5 @@ public struct NumpyArray {
     }
 
     /// The float data as a contiguous tensor.
-    public var tensor: Tensor { Tensor(shape: shape, values: floats) }
+    public var tensor: Tensor { get throws { try Tensor(shape: shape, values: floats) } }
 }

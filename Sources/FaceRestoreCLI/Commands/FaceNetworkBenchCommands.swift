@@ -25,8 +25,8 @@ private func loadBenchmarkNetwork<T>(file: String?, model: ModelFiles.Model, mod
 }
 
 /// A deterministic test pattern in roughly the value range a network input has.
-private func pattern(_ shape: [Int], scale: Float, offset: Float) -> Tensor {
-    let input = Tensor(zeros: shape)
+private func pattern(_ shape: [Int], scale: Float, offset: Float) throws -> Tensor {
+    let input = try Tensor(zeros: shape)
     for i in 0..<input.elementCount { input.data[i] = Float((i * 7919) % 2001) / 2000 * scale + offset }
     return input
 }
@@ -52,8 +52,8 @@ struct ParseNetBenchCommand: ParsableCommand {
             file: model, model: .parsing, models: models, manifest: "../shared/fixtures/facelib/parsenet/manifest.json",
             fromFile: { try ParseNet(contentsOf: $0, algorithm: algorithm) },
             fromManifest: { try ParseNet(syntheticManifest: $0, algorithm: algorithm) })
-        let input = pattern([1, 3, 512, 512], scale: 2, offset: -1)
-        options.measure(name: "parsenet 512x512", loadSeconds: load) { _ = network(input) }.print(json: options.json)
+        let input = try pattern([1, 3, 512, 512], scale: 2, offset: -1)
+        try options.measure(name: "parsenet 512x512", loadSeconds: load) { _ = try network(input) }.print(json: options.json)
     }
 }
 
@@ -80,8 +80,8 @@ struct RetinaFaceBenchCommand: ParsableCommand {
             file: model, model: .detectionResNet50, models: models, manifest: "../shared/fixtures/facelib/retinaface_r50/manifest.json",
             fromFile: { try RetinaFace(contentsOf: $0, algorithm: options.precision.faceNetworks.convolutionAlgorithm()) },
             fromManifest: { try RetinaFace(syntheticManifest: $0, algorithm: options.precision.faceNetworks.convolutionAlgorithm()) })
-        let input = pattern([1, 3, size, size], scale: 255, offset: -117)
-        options.measure(name: "retinaface \(network.backbone.rawValue) \(size)x\(size)", loadSeconds: load) { _ = network(input) }
+        let input = try pattern([1, 3, size, size], scale: 255, offset: -117)
+        try options.measure(name: "retinaface \(network.backbone.rawValue) \(size)x\(size)", loadSeconds: load) { _ = try network(input) }
             .print(json: options.json)
     }
 }

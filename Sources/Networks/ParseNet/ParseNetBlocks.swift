@@ -40,20 +40,20 @@ public struct ParseNetConvLayer {
             let variance = try n.tensor("running_var", shape: [outChannels])
             // A counter only used in training mode; taken so strict loading accepts it.
             if n.contains("num_batches_tracked") { _ = try n.tensor("num_batches_tracked") }
-            let (w, b) = Self.foldBatchNorm(weight: weight, gamma: gamma, beta: beta, mean: mean, variance: variance)
-            conv2d = Conv2d(weight: w, bias: b, stride: stride, padding: .symmetric(0), algorithm: algorithm)
+            let (w, b) = try Self.foldBatchNorm(weight: weight, gamma: gamma, beta: beta, mean: mean, variance: variance)
+            conv2d = try Conv2d(weight: w, bias: b, stride: stride, padding: .symmetric(0), algorithm: algorithm)
         } else {
             let bias = try p.tensor("conv2d.bias", shape: [outChannels])
-            conv2d = Conv2d(weight: weight, bias: bias, stride: stride, padding: .symmetric(0), algorithm: algorithm)
+            conv2d = try Conv2d(weight: weight, bias: bias, stride: stride, padding: .symmetric(0), algorithm: algorithm)
         }
         self.scale = scale
         activation = activated ? .leakyReLU(Self.negativeSlope) : .none
     }
 
     /// `w' = w * g`, `b' = beta - mean * g` with `g = gamma / sqrt(var + eps)` (the conv has no bias).
-    static func foldBatchNorm(weight: Tensor, gamma: Tensor, beta: Tensor, mean: Tensor, variance: Tensor) -> (Tensor, Tensor) {
-        let weight = weight.contiguous()
-        let (gamma, beta, mean, variance) = (gamma.contiguous(), beta.contiguous(), mean.contiguous(), variance.contiguous())
+    static func foldBatchNorm(weight: Tensor, gamma: Tensor, beta: Tensor, mean: Tensor, variance: Tensor) throws -> (Tensor, Tensor) {
+        let weight = try weight.contiguous()
+        let (gamma, beta, mean, variance) = (try gamma.contiguous(), try beta.contiguous(), try mean.contiguous(), try variance.contiguous())
         let outChannels = weight.shape[0]
         let perChannel = weight.elementCount / outChannels
         var w = [Float](repeating: 0, count: weight.elementCount)
@@ -65,28 +65,28 @@ public struct ParseNetConvLayer {
             }
             b[o] = Float(Double(beta.data[o]) - Double(mean.data[o]) * g)
         }
-        return (Tensor(shape: weight.shape, values: w), Tensor(shape: [outChannels], values: b))
+        return (try Tensor(shape: weight.shape, values: w), try Tensor(shape: [outChannels], values: b))
     }
 
     /// `residual + layer(x)` when `residual` is given (the sum fused into the convolution).
-    public func callAsFunction(_ x: Tensor, residual: Tensor? = nil) -> Tensor {
-        conv2d(prepared(x), activation: activation, residual: residual)
+    public func callAsFunction(_ x: Tensor, residual: Tensor? = nil) throws -> Tensor {
+        try conv2d(prepared(x), activation: activation, residual: residual)
     }
 
     /// `x` upsampled (for an up layer) and reflection-padded: what the convolution itself sees.
-    func prepared(_ x: Tensor) -> Tensor {
-        (scale == .up ? x.upsampledNearest(factor: 2) : x).reflectionPadded(1)
+    func prepared(_ x: Tensor) throws -> Tensor {
+        try (scale == .up ? x.upsampledNearest(factor: 2) : x).reflectionPadded(1)
     }
 
     /// The layer on an input already `prepared`.
-    func applied(toPrepared input: Tensor) -> Tensor {
-        conv2d(input, activation: activation)
+    func applied(toPrepared input: Tensor) throws -> Tensor {
+        try conv2d(input, activation: activation)
     }
 
-    /// `residual + layer(x)`, written into `residual`, a map the caller has just made and drops.
-    func accumulating(_ x: Tensor, into residual: Tensor) -> Tensor {
+    /// `residual + layer(x)`, written into `residual` when the caller hands over its only handle.
+    func accumulating(_ x: Tensor, into residual: consuming Tensor) throws -> Tensor {
         precondition(activation == .none, "the residual sum comes after the activation-free conv2")
-        return conv2d.accumulating(prepared(x), into: residual)
+        return try conv2d.accumulating(prepared(x), into: consume residual)
     }
 }
 
@@ -118,18 +118,18 @@ public struct ParseNetResidualBlock {
     /// A caller handing over its only handle to `x` (`block(consume x)`) lets the block free it as
     /// soon as both branches have read it, before conv2 pads conv1's output (at 512 x 512 the
     /// block's largest maps).
-    public func callAsFunction(_ x: consuming Tensor) -> Tensor {
-        guard let shortcutFunc else { return conv2(conv1(x), residual: x) }
+    public func callAsFunction(_ x: consuming Tensor) throws -> Tensor {
+        guard let shortcutFunc else { return try conv2(conv1(x), residual: x) }
         // Both branches of an up block upsample and pad the same input: do it once.
         if shortcutFunc.scale == .up && conv1.scale == .up {
-            var input: Tensor? = conv1.prepared(x)
+            var input: Tensor? = try conv1.prepared(x)
             _ = consume x
-            let shortcut = shortcutFunc.applied(toPrepared: input!)
-            let h = conv1.applied(toPrepared: input!)
+            let shortcut = try shortcutFunc.applied(toPrepared: input!)
+            let h = try conv1.applied(toPrepared: input!)
             input = nil
-            return conv2.accumulating(h, into: shortcut)
+            return try conv2.accumulating(h, into: consume shortcut)
         }
-        let shortcut = shortcutFunc(x)
-        return conv2.accumulating(conv1(consume x), into: shortcut)
+        let shortcut = try shortcutFunc(x)
+        return try conv2.accumulating(conv1(consume x), into: consume shortcut)
     }
 }

@@ -5,9 +5,9 @@ import TensorCore
 extension ParseNet {
     /// Per-pixel label = the first channel with the largest logit (`logits.argmax(dim=1)`), for a
     /// `(1, C, H, W)` tensor; row-major `H * W`.
-    public static func labels(fromLogits logits: Tensor) -> [Int32] {
+    public static func labels(fromLogits logits: Tensor) throws -> [Int32] {
         precondition(logits.rank == 4 && logits.shape[0] == 1, "labels expect (1, c, h, w) logits, got \(logits.shape)")
-        let x = logits.contiguous()
+        let x = try logits.contiguous()
         let (channels, plane) = (x.shape[1], x.shape[2] * x.shape[3])
         var labels = [Int32](repeating: 0, count: plane)
         labels.withUnsafeMutableBufferPointer { out in

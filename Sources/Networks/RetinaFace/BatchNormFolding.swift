@@ -38,7 +38,7 @@ extension ParameterScope {
             for i in 0..<perOutput { folded[base + i] = Float(Double(weight.data[o * perOutput + i]) * factor) }
         }
         let shape = depthwise ? [channels, channels, kernel, kernel] : weight.shape
-        return Conv2d(weight: Tensor(shape: shape, values: folded), bias: Tensor(shape: [channels], values: bias),
+        return try Conv2d(weight: Tensor(shape: shape, values: folded), bias: Tensor(shape: [channels], values: bias),
                       stride: stride, padding: .symmetric(padding), algorithm: algorithm)
     }
 }

@@ -8,7 +8,7 @@ public struct Downsample {
         conv = try p.conv("conv", kernel: 3, stride: 2, padding: ConvPadding(top: 0, left: 0, bottom: 1, right: 1), algorithm: algorithm)
     }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor { conv(x) }
+    public func callAsFunction(_ x: Tensor) throws -> Tensor { try conv(x) }
 }
 
 /// VQGAN `Upsample`: nearest-neighbour x2, then a 3x3 conv.
@@ -20,9 +20,9 @@ public struct Upsample {
     }
 
     /// A caller handing over its only handle to `x` frees it before the convolution's output is made.
-    public func callAsFunction(_ x: consuming Tensor) -> Tensor {
-        let upsampled = x.upsampledNearest(factor: 2)
+    public func callAsFunction(_ x: consuming Tensor) throws -> Tensor {
+        let upsampled = try x.upsampledNearest(factor: 2)
         _ = consume x
-        return conv(upsampled)
+        return try conv(upsampled)
     }
 }

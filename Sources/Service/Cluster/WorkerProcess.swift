@@ -5,6 +5,7 @@ import NIOCore
 import Logging
 import Restoration
 import ServiceLifecycle
+import TensorCore
 
 /// `facerestore worker`: a process that runs a cluster's restorations and serves no HTTP. It
 /// migrates the schema when the database is first reachable, warms the networks up, then takes jobs
@@ -26,7 +27,12 @@ public enum WorkerProcess {
         defer { executor.shutdown() }
         let restorer = PipelineRestorer(models: models)
         let start = ContinuousClock.now
-        try await executor.run { restorer.warmUp() }
+        do {
+            try await executor.run { try restorer.warmUp() }
+        } catch let error as ComputeError {
+            // The first job builds the kernels instead.
+            logger.warning("warm-up failed; the first job builds the kernels", metadata: ["error": "\(error)"])
+        }
         onReady(ContinuousClock.now - start)
         let metrics = ServiceMetrics()
         let worker = ClusterWorker(database: database, notifications: notifications, restorer: restorer, executor: executor,
