@@ -2,7 +2,7 @@ import Foundation
 
 /// Everything that can go wrong turning a file into a `StateDict`. Each case names the file (its last
 /// path component) and says what was expected, so the one-line description tells a user what to fix.
-public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable {
+package enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The file could not be opened or mapped.
     case unreadable(file: String, reason: String)
     /// The first bytes match none of the supported formats.
@@ -40,7 +40,7 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable
     /// A caller expected another shape for a key.
     case shapeMismatch(file: String, key: String, expected: [Int], actual: [Int])
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .unreadable(let file, let reason):
             "\(file): cannot read the file: \(reason)"

@@ -1,9 +1,9 @@
 import Foundation
 
 /// Entry point: reads any supported checkpoint file into a `StateDict`.
-public enum CheckpointReader {
+package enum CheckpointReader {
     /// The container formats `load` understands.
-    public enum Format: String, Sendable {
+    package enum Format: String, Sendable {
         case torchZip, torchLegacy, safetensors
     }
 
@@ -11,7 +11,7 @@ public enum CheckpointReader {
     /// Unwraps a top-level dict holding `params_ema` (preferred) or `params` (official basicsr /
     /// CodeFormer / Real-ESRGAN files) and strips a leading `module.` from every key (DataParallel files).
     /// Tensors come back as contiguous float32 whatever the file stored; `StateDict.dtype(of:)` tells which.
-    public static func load(_ url: URL) throws -> StateDict {
+    package static func load(_ url: URL) throws -> StateDict {
         let file = try MappedFile(url)
         switch try format(of: file) {
         case .torchZip: return try TorchCheckpoint.load(file)
@@ -21,7 +21,7 @@ public enum CheckpointReader {
     }
 
     /// The format of a file, from its first bytes.
-    public static func format(of url: URL) throws -> Format {
+    package static func format(of url: URL) throws -> Format {
         try format(of: MappedFile(url))
     }
 

@@ -4,9 +4,9 @@ import TensorCore
 /// Writes a `StateDict` as a float32 safetensors file. Tests use it to put synthetic weights on
 /// disk under an official file name (`CheckpointReader` sniffs the format from the bytes, so a
 /// safetensors file named `parsing_parsenet.pth` loads); it is not meant for shipping models.
-public enum SafetensorsWriter {
+package enum SafetensorsWriter {
     /// The file's bytes: header length, JSON header (keys in `stateDict.keys` order), data block.
-    public static func data(_ stateDict: StateDict) -> Data {
+    package static func data(_ stateDict: StateDict) -> Data {
         var entries: [String] = []
         var offset = 0
         for key in stateDict.keys {
@@ -30,7 +30,7 @@ public enum SafetensorsWriter {
     }
 
     /// Writes `data(stateDict)` to `url` atomically.
-    public static func write(_ stateDict: StateDict, to url: URL) throws {
+    package static func write(_ stateDict: StateDict, to url: URL) throws {
         try data(stateDict).write(to: url, options: .atomic)
     }
 

@@ -2,11 +2,11 @@ import TensorCore
 
 /// The element type a checkpoint stored a tensor in. Tensors are always handed out as float32;
 /// this records what the file held (e.g. to tell fp16 release files from fp32 ones).
-public enum StorageDType: String, Sendable, CaseIterable {
+package enum StorageDType: String, Sendable, CaseIterable {
     case float32, float16, bfloat16, float64, int64, int32, int16, int8, uint8, bool
 
     /// Bytes per element in the file.
-    public var byteSize: Int {
+    package var byteSize: Int {
         switch self {
         case .float64, .int64: 8
         case .float32, .int32: 4
@@ -17,11 +17,11 @@ public enum StorageDType: String, Sendable, CaseIterable {
 }
 
 /// Named float32 tensors in the order the file lists them: what a network's loader consumes.
-public struct StateDict: Sendable {
+package struct StateDict: Sendable {
     /// Names in file order.
-    public private(set) var keys: [String]
+    package private(set) var keys: [String]
     /// Last path component of the file the tensors came from; used in error messages.
-    public let source: String
+    package let source: String
     private var entries: [String: Entry]
 
     private struct Entry: Sendable {
@@ -29,40 +29,40 @@ public struct StateDict: Sendable {
         var dtype: StorageDType
     }
 
-    public init(source: String) {
+    package init(source: String) {
         self.source = source
         self.keys = []
         self.entries = [:]
     }
 
-    public var count: Int { keys.count }
+    package var count: Int { keys.count }
 
     /// The tensor stored under `key` (contiguous float32), or nil.
-    public subscript(key: String) -> Tensor? { entries[key]?.tensor }
+    package subscript(key: String) -> Tensor? { entries[key]?.tensor }
 
     /// What element type the file stored `key` in.
-    public func dtype(of key: String) -> StorageDType? { entries[key]?.dtype }
+    package func dtype(of key: String) -> StorageDType? { entries[key]?.dtype }
 
-    public func contains(_ key: String) -> Bool { entries[key] != nil }
+    package func contains(_ key: String) -> Bool { entries[key] != nil }
 
     /// Total number of elements over all tensors.
-    public var parameterCount: Int { keys.reduce(0) { $0 + entries[$1]!.tensor.elementCount } }
+    package var parameterCount: Int { keys.reduce(0) { $0 + entries[$1]!.tensor.elementCount } }
 
     /// Appends a tensor; adding an existing key is an error because order would become ambiguous.
-    public mutating func insert(_ tensor: Tensor, forKey key: String, dtype: StorageDType) throws {
+    package mutating func insert(_ tensor: Tensor, forKey key: String, dtype: StorageDType) throws {
         guard entries[key] == nil else { throw CheckpointError.duplicateKey(file: source, key: key) }
         keys.append(key)
         entries[key] = Entry(tensor: tensor, dtype: dtype)
     }
 
     /// The tensor under `key`, or a `missingKey` error a user can act on.
-    public func tensor(_ key: String) throws -> Tensor {
+    package func tensor(_ key: String) throws -> Tensor {
         guard let tensor = entries[key]?.tensor else { throw CheckpointError.missingKey(file: source, key: key) }
         return tensor
     }
 
     /// The tensor under `key`, checked against the shape the network expects.
-    public func tensor(_ key: String, shape: [Int]) throws -> Tensor {
+    package func tensor(_ key: String, shape: [Int]) throws -> Tensor {
         let tensor = try tensor(key)
         guard tensor.shape == shape else {
             throw CheckpointError.shapeMismatch(file: source, key: key, expected: shape, actual: tensor.shape)
@@ -72,7 +72,7 @@ public struct StateDict: Sendable {
 
     /// The entries whose names start with `prefix`, with the prefix removed: a sub-module's weights
     /// (`filtered(prefix: "encoder.")` gives `blocks.0.weight`, ...).
-    public func filtered(prefix: String) -> StateDict {
+    package func filtered(prefix: String) -> StateDict {
         var out = StateDict(source: source)
         for key in keys where key.hasPrefix(prefix) {
             let entry = entries[key]!
@@ -84,7 +84,7 @@ public struct StateDict: Sendable {
     }
 
     /// Removes `prefix` from every key that has it (e.g. `module.` written by DataParallel).
-    public func removingPrefix(_ prefix: String) throws -> StateDict {
+    package func removingPrefix(_ prefix: String) throws -> StateDict {
         var out = StateDict(source: source)
         for key in keys {
             let entry = entries[key]!

@@ -7,7 +7,7 @@ import TensorCore
 /// For tensor `k`, element `i`: `u = i * 2654435761 + k * 40503 + seed * 97 (mod 2^32)`,
 /// `x = u / 2^32`, value = `Float(offset + scale * (2x - 1))` evaluated in Double and rounded once.
 /// Integer (`int64`) tensors are zeros.
-public enum SyntheticWeights {
+package enum SyntheticWeights {
     private struct Manifest: Decodable {
         let seed: Int
         let tensors: [Entry]
@@ -22,7 +22,7 @@ public enum SyntheticWeights {
         let scale: Double
     }
 
-    public static func load(manifest url: URL) throws -> StateDict {
+    package static func load(manifest url: URL) throws -> StateDict {
         let file = url.lastPathComponent
         func malformed(_ reason: String) -> CheckpointError { .malformedManifest(file: file, reason: reason) }
         let data: Data
@@ -61,7 +61,7 @@ public enum SyntheticWeights {
     }
 
     /// The value of element `i` of tensor `k`.
-    public static func value(element i: Int, tensor k: Int, seed: Int, offset: Double, scale: Double) -> Float {
+    package static func value(element i: Int, tensor k: Int, seed: Int, offset: Double, scale: Double) -> Float {
         let u = UInt32(truncatingIfNeeded: i) &* 2_654_435_761 &+ base(k: k, seed: seed)
         return Float(offset + scale * (2 * (Double(u) / 4_294_967_296.0) - 1))
     }

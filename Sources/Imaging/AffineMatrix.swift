@@ -2,23 +2,23 @@ import Foundation
 
 /// A 2x3 affine map `(x, y) -> (m00 x + m01 y + m02, m10 x + m11 y + m12)` in Float64, as OpenCV
 /// passes them to `warpAffine`.
-public struct AffineMatrix: Sendable, Equatable, CustomStringConvertible {
+package struct AffineMatrix: Sendable, Equatable, CustomStringConvertible {
     /// Row-major `[m00, m01, m02, m10, m11, m12]`.
-    public var m: [Double]
+    package var m: [Double]
 
-    public init(_ m: [Double]) {
+    package init(_ m: [Double]) {
         precondition(m.count == 6, "an affine transform has 6 entries")
         self.m = m
     }
 
-    public static let identity = AffineMatrix([1, 0, 0, 0, 1, 0])
+    package static let identity = AffineMatrix([1, 0, 0, 0, 1, 0])
 
-    public func apply(x: Double, y: Double) -> (x: Double, y: Double) {
+    package func apply(x: Double, y: Double) -> (x: Double, y: Double) {
         (m[0] * x + m[1] * y + m[2], m[3] * x + m[4] * y + m[5])
     }
 
     /// `cv2.invertAffineTransform`: a singular matrix gives all zeros, as OpenCV does.
-    public func inverted() -> AffineMatrix {
+    package func inverted() -> AffineMatrix {
         var d = m[0] * m[4] - m[1] * m[3]
         d = d != 0 ? 1 / d : 0
         let a11 = m[4] * d, a22 = m[0] * d, a12 = -m[1] * d, a21 = -m[3] * d
@@ -26,19 +26,19 @@ public struct AffineMatrix: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Every entry multiplied by `factor` (the helper's `inverse_affine *= upscale`).
-    public func scaled(by factor: Double) -> AffineMatrix {
+    package func scaled(by factor: Double) -> AffineMatrix {
         AffineMatrix(m.map { $0 * factor })
     }
 
     /// The translation moved by `(dx, dy)`.
-    public func translated(dx: Double, dy: Double) -> AffineMatrix {
+    package func translated(dx: Double, dy: Double) -> AffineMatrix {
         var copy = self
         copy.m[2] += dx
         copy.m[5] += dy
         return copy
     }
 
-    public var description: String {
+    package var description: String {
         "[[\(m[0]), \(m[1]), \(m[2])], [\(m[3]), \(m[4]), \(m[5])]]"
     }
 }
@@ -53,7 +53,7 @@ extension AffineMatrix {
     /// LMedS threshold of the best pair's model, and the result is the least-squares similarity over
     /// those inliers, which is where OpenCV's Levenberg-Marquardt refinement converges. Returns nil for
     /// fewer than two distinct points.
-    public static func similarity(from source: [(x: Double, y: Double)], to destination: [(x: Double, y: Double)]) -> AffineMatrix? {
+    package static func similarity(from source: [(x: Double, y: Double)], to destination: [(x: Double, y: Double)]) -> AffineMatrix? {
         precondition(source.count == destination.count, "\(source.count) source points for \(destination.count) destinations")
         let p = source.map { (Double(Float($0.x)), Double(Float($0.y))) }
         let q = destination.map { (Double(Float($0.x)), Double(Float($0.y))) }

@@ -2,18 +2,18 @@
 /// always yields 3-channel 8-bit BGR: 16-bit samples are truncated (`v >> 8`, libpng's
 /// `png_set_strip_16`), grey is replicated, alpha is dropped without compositing. We additionally keep
 /// the alpha plane so it can be re-attached to the result.
-public enum ChannelOrder: Sendable { case rgb, bgr }
+package enum ChannelOrder: Sendable { case rgb, bgr }
 
 extension Image {
     /// 8-bit samples: 16-bit values truncated to their high byte, as `IMREAD_COLOR` does.
-    public func to8Bit() -> Image {
+    package func to8Bit() -> Image {
         if bitDepth == 8 { return self }
         return Image(width: width, height: height, channels: channels, pixels8: pixels16.map { UInt8($0 >> 8) })
     }
 
     /// The colour part as 3 channels in `order`, the way `IMREAD_COLOR` builds it (alpha dropped,
     /// grey replicated); bit depth is kept. Use `openCVColor()` for the full `imread` equivalent.
-    public func color(order: ChannelOrder) -> Image {
+    package func color(order: ChannelOrder) -> Image {
         func convert<T>(_ p: [T]) -> [T] {
             let n = pixelCount
             if channels == 3 && order == .rgb { return p }
@@ -37,10 +37,10 @@ extension Image {
     }
 
     /// Exactly what `cv2.imread(path, IMREAD_COLOR)` returns for the decoded file: 8-bit BGR.
-    public func openCVColor() -> Image { to8Bit().color(order: .bgr) }
+    package func openCVColor() -> Image { to8Bit().color(order: .bgr) }
 
     /// Swaps channels 0 and 2 of a 3/4-channel image (RGB ⇄ BGR, RGBA ⇄ BGRA); others unchanged.
-    public func swappingRedBlue() -> Image {
+    package func swappingRedBlue() -> Image {
         guard channels >= 3 else { return self }
         var copy = self
         for i in 0..<pixelCount {
@@ -51,7 +51,7 @@ extension Image {
     }
 
     /// The alpha plane as a 1-channel image (same bit depth), or nil when there is none.
-    public var alpha: Image? {
+    package var alpha: Image? {
         guard hasAlpha else { return nil }
         let n = pixelCount, last = channels - 1
         return bitDepth == 8
@@ -60,7 +60,7 @@ extension Image {
     }
 
     /// The image without its alpha channel (grey+alpha → grey, RGBA → RGB), or itself.
-    public func droppingAlpha() -> Image {
+    package func droppingAlpha() -> Image {
         guard hasAlpha else { return self }
         let kept = channels - 1
         func strip<T>(_ p: [T]) -> [T] {
@@ -75,11 +75,11 @@ extension Image {
     }
 
     /// Splits off the alpha channel: (colour channels, alpha plane or nil).
-    public func splitAlpha() -> (color: Image, alpha: Image?) { (droppingAlpha(), alpha) }
+    package func splitAlpha() -> (color: Image, alpha: Image?) { (droppingAlpha(), alpha) }
 
     /// Appends `alpha` (1 channel, same size) as the last channel of a grey or colour image. The
     /// alpha's bit depth is converted to this image's (`>> 8`, or `· 257` which maps 255 to 65535).
-    public func attachingAlpha(_ alpha: Image) throws -> Image {
+    package func attachingAlpha(_ alpha: Image) throws -> Image {
         guard alpha.channels == 1, alpha.width == width, alpha.height == height else {
             throw ImagingError.invalidArgument("alpha plane \(alpha.width)x\(alpha.height)x\(alpha.channels) does not match \(width)x\(height)")
         }

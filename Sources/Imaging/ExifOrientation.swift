@@ -1,15 +1,15 @@
 /// The EXIF orientation tag (0x0112): how the stored pixels must be turned to appear upright.
 /// Cameras store sensor-order pixels and record the rotation here; OpenCV's `imread` applies it,
 /// so the reference pipeline always sees upright images and so must we.
-public enum ExifOrientation: Int, Sendable, CaseIterable {
+package enum ExifOrientation: Int, Sendable, CaseIterable {
     case up = 1, upMirrored, down, downMirrored, leftMirrored, right, rightMirrored, left
 
     /// True when the upright image has width and height swapped (orientations 5–8).
-    public var swapsAxes: Bool { rawValue >= 5 }
+    package var swapsAxes: Bool { rawValue >= 5 }
 
     /// The orientation recorded in a JPEG's APP1 "Exif" segment, or nil. Reads only the markers
     /// before the first scan and never trusts an offset without checking it.
-    public static func fromJPEG<Bytes: RandomAccessCollection<UInt8>>(_ bytes: Bytes) -> ExifOrientation? where Bytes.Index == Int {
+    package static func fromJPEG<Bytes: RandomAccessCollection<UInt8>>(_ bytes: Bytes) -> ExifOrientation? where Bytes.Index == Int {
         let start = bytes.startIndex, end = bytes.endIndex
         guard end - start >= 4, bytes[start] == 0xFF, bytes[start + 1] == 0xD8 else { return nil }
         var p = start + 2
@@ -33,7 +33,7 @@ public enum ExifOrientation: Int, Sendable, CaseIterable {
 
     /// The orientation in a TIFF-structured EXIF block ("II*\0" / "MM\0*" header), as found after
     /// the JPEG "Exif\0\0" prefix or in a PNG eXIf chunk.
-    public static func fromTIFF<Bytes: RandomAccessCollection<UInt8>>(_ tiff: Bytes) -> ExifOrientation? where Bytes.Index == Int {
+    package static func fromTIFF<Bytes: RandomAccessCollection<UInt8>>(_ tiff: Bytes) -> ExifOrientation? where Bytes.Index == Int {
         let base = tiff.startIndex, count = tiff.count
         guard count >= 8 else { return nil }
         let little: Bool
@@ -66,7 +66,7 @@ public enum ExifOrientation: Int, Sendable, CaseIterable {
 
 extension Image {
     /// The image as displayed under `orientation` (i.e. with the EXIF transform applied).
-    public func applying(_ orientation: ExifOrientation) -> Image {
+    package func applying(_ orientation: ExifOrientation) -> Image {
         if orientation == .up { return self }
         let w = width, h = height
         let outW = orientation.swapsAxes ? h : w, outH = orientation.swapsAxes ? w : h

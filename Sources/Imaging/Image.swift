@@ -2,20 +2,20 @@
 /// store them (grey, grey+alpha, RGB, RGBA). Exactly one of `pixels8` / `pixels16` holds the samples,
 /// chosen by `bitDepth`; keeping both typed arrays (instead of raw bytes) lets resize and colour code
 /// work on native integers without reinterpretation.
-public struct Image: Sendable, Equatable {
-    public let width: Int
-    public let height: Int
+package struct Image: Sendable, Equatable {
+    package let width: Int
+    package let height: Int
     /// 1 = grey, 2 = grey + alpha, 3 = RGB (or BGR after `swappingRedBlue()`), 4 = RGBA.
-    public let channels: Int
+    package let channels: Int
     /// 8 or 16.
-    public let bitDepth: Int
+    package let bitDepth: Int
     /// Samples when `bitDepth == 8`, otherwise empty.
-    public var pixels8: [UInt8]
+    package var pixels8: [UInt8]
     /// Samples when `bitDepth == 16`, otherwise empty.
-    public var pixels16: [UInt16]
+    package var pixels16: [UInt16]
 
     /// An 8-bit image. `pixels.count` must equal `width * height * channels`.
-    public init(width: Int, height: Int, channels: Int, pixels8: [UInt8]) {
+    package init(width: Int, height: Int, channels: Int, pixels8: [UInt8]) {
         precondition(width > 0 && height > 0, "image size \(width)x\(height)")
         precondition((1...4).contains(channels), "\(channels) channels")
         precondition(pixels8.count == width * height * channels,
@@ -29,7 +29,7 @@ public struct Image: Sendable, Equatable {
     }
 
     /// A 16-bit image. `pixels.count` must equal `width * height * channels`.
-    public init(width: Int, height: Int, channels: Int, pixels16: [UInt16]) {
+    package init(width: Int, height: Int, channels: Int, pixels16: [UInt16]) {
         precondition(width > 0 && height > 0, "image size \(width)x\(height)")
         precondition((1...4).contains(channels), "\(channels) channels")
         precondition(pixels16.count == width * height * channels,
@@ -43,7 +43,7 @@ public struct Image: Sendable, Equatable {
     }
 
     /// A uniformly filled image, handy for tests and canvases.
-    public init(width: Int, height: Int, channels: Int, bitDepth: Int = 8, fill: Int = 0) {
+    package init(width: Int, height: Int, channels: Int, bitDepth: Int = 8, fill: Int = 0) {
         let count = width * height * channels
         if bitDepth == 16 {
             self.init(width: width, height: height, channels: channels,
@@ -55,13 +55,13 @@ public struct Image: Sendable, Equatable {
         }
     }
 
-    public var pixelCount: Int { width * height }
-    public var sampleCount: Int { width * height * channels }
+    package var pixelCount: Int { width * height }
+    package var sampleCount: Int { width * height * channels }
     /// Whether the last channel is alpha (grey+alpha or RGBA).
-    public var hasAlpha: Bool { channels == 2 || channels == 4 }
+    package var hasAlpha: Bool { channels == 2 || channels == 4 }
 
     /// Sample `channel` of pixel (x, y), widened to `Int` whatever the bit depth.
-    public subscript(x: Int, y: Int, channel: Int) -> Int {
+    package subscript(x: Int, y: Int, channel: Int) -> Int {
         get {
             let index = (y * width + x) * channels + channel
             return bitDepth == 8 ? Int(pixels8[index]) : Int(pixels16[index])
@@ -73,7 +73,7 @@ public struct Image: Sendable, Equatable {
     }
 
     /// The samples as `Float` in their integer units (0...255 or 0...65535), interleaved.
-    public var floatSamples: [Float] {
+    package var floatSamples: [Float] {
         bitDepth == 8 ? pixels8.map(Float.init) : pixels16.map(Float.init)
     }
 }

@@ -1,12 +1,12 @@
 /// The container formats the decoder recognises by their leading bytes.
-public enum ImageFormat: String, Sendable, CustomStringConvertible {
+package enum ImageFormat: String, Sendable, CustomStringConvertible {
     case jpeg = "JPEG", png = "PNG", webp = "WebP"
 
-    public var description: String { rawValue }
+    package var description: String { rawValue }
 
     /// The format announced by the first bytes, or nil. Only magic numbers are looked at, so a
     /// match says nothing about whether the rest is valid.
-    public static func sniff<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> ImageFormat? {
+    package static func sniff<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> ImageFormat? {
         let head = Array(bytes.prefix(12))
         if head.starts(with: [0xFF, 0xD8, 0xFF]) { return .jpeg }
         if head.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return .png }

@@ -1,7 +1,7 @@
 /// Why an image could not be decoded, encoded or converted. Cases carry what a client developer
 /// needs to act on (which codec complained and how, which limit was hit); the service maps them to
 /// HTTP statuses (`tooLarge` → 413, the rest of decoding → 400).
-public enum ImagingError: Error, CustomStringConvertible, Equatable, Sendable {
+package enum ImagingError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The bytes are not one of the formats this build decodes.
     case unsupportedFormat(detected: String?)
     /// The format is recognised but this variant is not handled (e.g. animated WebP, 12-bit JPEG).
@@ -19,7 +19,7 @@ public enum ImagingError: Error, CustomStringConvertible, Equatable, Sendable {
     /// An argument is out of range (sizes, scale factors, quality).
     case invalidArgument(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .unsupportedFormat(let detected):
             let what = detected.map { "\($0) data" } ?? "data of an unknown format"

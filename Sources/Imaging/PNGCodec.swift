@@ -119,7 +119,7 @@ enum PNGCodec {
 
 /// Which PNG row filters the encoder may choose from. Filtering costs time per row; on photos
 /// `.up` / `.paeth` alone compress nearly as well as trying all five.
-public enum PNGFilter: Sendable, CaseIterable {
+package enum PNGFilter: Sendable, CaseIterable {
     case none, sub, up, average, paeth, adaptive
 
     var spngChoice: Int32 {

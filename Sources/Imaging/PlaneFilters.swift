@@ -3,14 +3,14 @@ import TensorCore
 
 /// OpenCV's `erode` and `GaussianBlur` on single-channel floating-point planes (row-major), the
 /// semantics paste-back's masks depend on.
-public enum PlaneFilters {
+package enum PlaneFilters {
     /// `cv2.erode(plane, np.ones((size, size)))`: the minimum over a `size x size` window anchored at
     /// `(size / 2, size / 2)` (so even windows reach one pixel further up/left than down/right);
     /// pixels outside the plane are ignored (OpenCV's default border for erosion). A size of 0 is
     /// OpenCV's empty kernel, which it replaces by 3 x 3.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
-    public static func eroded<T: BinaryFloatingPoint & Sendable>(_ plane: [T], width: Int, height: Int, size: Int) -> [T] {
+    package static func eroded<T: BinaryFloatingPoint & Sendable>(_ plane: [T], width: Int, height: Int, size: Int) -> [T] {
         let k = size <= 0 ? 3 : size
         let anchor = k / 2
         if k == 1 { return plane }
@@ -57,7 +57,7 @@ public enum PlaneFilters {
     /// with `sigma = 0.3 ((size - 1) / 2 - 1) + 0.8` when not given.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
-    public static func gaussianKernel<T: BinaryFloatingPoint>(size: Int, sigma: Double) -> [T] {
+    package static func gaussianKernel<T: BinaryFloatingPoint>(size: Int, sigma: Double) -> [T] {
         let fixed: [[Double]] = [[1], [0.25, 0.5, 0.25], [0.0625, 0.25, 0.375, 0.25, 0.0625],
                                  [0.03125, 0.109375, 0.21875, 0.28125, 0.21875, 0.109375, 0.03125]]
         if size % 2 == 1 && size <= 7 && sigma <= 0 { return fixed[size / 2].map { T($0) } }
@@ -72,7 +72,7 @@ public enum PlaneFilters {
     }
 
     /// OpenCV's `BORDER_REFLECT_101` index (`gfedcb|abcdefgh|gfedcba`), for any distance outside.
-    public static func reflect101(_ i: Int, _ n: Int) -> Int {
+    package static func reflect101(_ i: Int, _ n: Int) -> Int {
         if n == 1 { return 0 }
         var i = i
         while i < 0 || i >= n { i = i < 0 ? -i : 2 * (n - 1) - i }
@@ -84,7 +84,7 @@ public enum PlaneFilters {
     /// OpenCV's symmetric column filter does).
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
-    public static func gaussianBlurred<T: BinaryFloatingPoint & Sendable>(_ plane: [T], width: Int, height: Int, size: Int, sigma: Double) -> [T] {
+    package static func gaussianBlurred<T: BinaryFloatingPoint & Sendable>(_ plane: [T], width: Int, height: Int, size: Int, sigma: Double) -> [T] {
         let kernel: [T] = gaussianKernel(size: size, sigma: sigma)
         let radius = size / 2
         // OpenCV's SIMD float32 filters accumulate with fused multiply-adds; its float64 ones do not.

@@ -1,5 +1,5 @@
 /// OpenCV `cv2.resize` interpolation modes this port reproduces.
-public enum Interpolation: Sendable {
+package enum Interpolation: Sendable {
     /// `INTER_LINEAR`: bilinear; for uint8 OpenCV's 11-bit fixed point, bit-exact.
     case linear
     /// `INTER_AREA`: pixel-area averaging when shrinking, a bilinear variant when enlarging.
@@ -12,10 +12,10 @@ public enum Interpolation: Sendable {
 /// cases OpenCV takes (same size → copy; exact 2× linear shrink → area averaging; integer-factor
 /// area shrink → block means) and the per-type arithmetic (fixed point for uint8, float otherwise).
 /// Channel order is irrelevant: every channel is resized independently.
-public enum Resize {
+package enum Resize {
     /// The output size `cv2.resize(src, (0, 0), fx: fx, fy: fy)` produces: `round(w·fx) × round(h·fy)`,
     /// rounding halves to even as OpenCV's `saturate_cast<int>` does.
-    public static func scaledSize(width: Int, height: Int, fx: Double, fy: Double) -> (width: Int, height: Int) {
+    package static func scaledSize(width: Int, height: Int, fx: Double, fy: Double) -> (width: Int, height: Int) {
         (Int((Double(width) * fx).rounded(.toNearestOrEven)), Int((Double(height) * fy).rounded(.toNearestOrEven)))
     }
 
@@ -25,7 +25,7 @@ public enum Resize {
     @_specialize(exported: true, where T == UInt8)
     @_specialize(exported: true, where T == UInt16)
     @_specialize(exported: true, where T == Float)
-    public static func resize<T: ResizableSample>(_ src: [T], width: Int, height: Int, channels: Int,
+    package static func resize<T: ResizableSample>(_ src: [T], width: Int, height: Int, channels: Int,
                                                  toWidth: Int, toHeight: Int,
                                                  invScaleX: Double? = nil, invScaleY: Double? = nil,
                                                  interpolation: Interpolation) -> [T] {
@@ -51,7 +51,7 @@ public enum Resize {
     }
 
     /// Float samples resized with OpenCV's float arithmetic (e.g. masks, network outputs).
-    public static func resize(floats src: [Float], width: Int, height: Int, channels: Int,
+    package static func resize(floats src: [Float], width: Int, height: Int, channels: Int,
                               toWidth: Int, toHeight: Int, interpolation: Interpolation = .linear) -> [Float] {
         resize(src, width: width, height: height, channels: channels, toWidth: toWidth, toHeight: toHeight,
                interpolation: interpolation)
@@ -60,7 +60,7 @@ public enum Resize {
 
 extension Image {
     /// `cv2.resize(image, (width, height), interpolation)`.
-    public func resized(width newWidth: Int, height newHeight: Int, interpolation: Interpolation = .linear) -> Image {
+    package func resized(width newWidth: Int, height newHeight: Int, interpolation: Interpolation = .linear) -> Image {
         if bitDepth == 8 {
             return Image(width: newWidth, height: newHeight, channels: channels,
                          pixels8: Resize.resize(pixels8, width: width, height: height, channels: channels,
@@ -73,7 +73,7 @@ extension Image {
 
     /// `cv2.resize(image, (0, 0), fx: fx, fy: fy, interpolation)`: size `round(w·fx) × round(h·fy)`,
     /// sampling positions from exactly `1/fx`, `1/fy` (not the size ratio).
-    public func resized(fx: Double, fy: Double, interpolation: Interpolation = .linear) -> Image {
+    package func resized(fx: Double, fy: Double, interpolation: Interpolation = .linear) -> Image {
         let size = Resize.scaledSize(width: width, height: height, fx: fx, fy: fy)
         precondition(size.width > 0 && size.height > 0, "scale \(fx)x\(fy) gives an empty image")
         if bitDepth == 8 {
@@ -96,7 +96,7 @@ struct ResizeGeometry {
 
 /// Sample types `Resize` handles, with the conversion OpenCV applies when a float result is stored
 /// (`saturate_cast`: round half to even, clamp to the type's range).
-public protocol ResizableSample: Sendable {
+package protocol ResizableSample: Sendable {
     /// Whether OpenCV uses 11-bit fixed point for this type in the separable kernels (uint8 only).
     static var usesFixedPoint: Bool { get }
     /// The sample as OpenCV's float working type.
@@ -109,25 +109,25 @@ public protocol ResizableSample: Sendable {
 }
 
 extension UInt8: ResizableSample {
-    public static var usesFixedPoint: Bool { true }
-    @inline(__always) public var work: Float { Float(self) }
-    @inline(__always) public init(saturating value: Float) { self = UInt8(Swift.max(0, Swift.min(255, value.rounded(.toNearestOrEven)))) }
-    @inline(__always) public var integer: Int32 { Int32(self) }
-    @inline(__always) public init(clampingInteger value: Int32) { self = UInt8(clamping: value) }
+    package static var usesFixedPoint: Bool { true }
+    @inline(__always) package var work: Float { Float(self) }
+    @inline(__always) package init(saturating value: Float) { self = UInt8(Swift.max(0, Swift.min(255, value.rounded(.toNearestOrEven)))) }
+    @inline(__always) package var integer: Int32 { Int32(self) }
+    @inline(__always) package init(clampingInteger value: Int32) { self = UInt8(clamping: value) }
 }
 
 extension UInt16: ResizableSample {
-    public static var usesFixedPoint: Bool { false }
-    @inline(__always) public var work: Float { Float(self) }
-    @inline(__always) public init(saturating value: Float) { self = UInt16(Swift.max(0, Swift.min(65535, value.rounded(.toNearestOrEven)))) }
-    @inline(__always) public var integer: Int32 { Int32(self) }
-    @inline(__always) public init(clampingInteger value: Int32) { self = UInt16(clamping: value) }
+    package static var usesFixedPoint: Bool { false }
+    @inline(__always) package var work: Float { Float(self) }
+    @inline(__always) package init(saturating value: Float) { self = UInt16(Swift.max(0, Swift.min(65535, value.rounded(.toNearestOrEven)))) }
+    @inline(__always) package var integer: Int32 { Int32(self) }
+    @inline(__always) package init(clampingInteger value: Int32) { self = UInt16(clamping: value) }
 }
 
 extension Float: ResizableSample {
-    public static var usesFixedPoint: Bool { false }
-    @inline(__always) public var work: Float { self }
-    @inline(__always) public init(saturating value: Float) { self = value }
-    @inline(__always) public var integer: Int32 { Int32(self) }
-    @inline(__always) public init(clampingInteger value: Int32) { self = Float(value) }
+    package static var usesFixedPoint: Bool { false }
+    @inline(__always) package var work: Float { self }
+    @inline(__always) package init(saturating value: Float) { self = value }
+    @inline(__always) package var integer: Int32 { Int32(self) }
+    @inline(__always) package init(clampingInteger value: Int32) { self = Float(value) }
 }

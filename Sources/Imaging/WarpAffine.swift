@@ -5,7 +5,7 @@ import TensorCore
 /// weights are Float32 products of `(1 - t/32, t/32)`, and 8-bit images blend with 15-bit integer
 /// weights. Source neighbours outside the image take the border value; destination pixels whose
 /// whole neighbourhood is outside get the border value itself.
-public enum WarpAffine {
+package enum WarpAffine {
     /// `M` is the forward map (source -> destination), as `warpAffine` takes it.
     struct Geometry {
         let inverse: [Double]
@@ -77,7 +77,7 @@ public enum WarpAffine {
 
     /// 8-bit interleaved samples (any channel count) warped to `width x height`; with `origin`, the
     /// output is the window of that size at `origin` of the full destination (same values).
-    public static func warp(_ src: [UInt8], width sourceWidth: Int, height sourceHeight: Int, channels: Int,
+    package static func warp(_ src: [UInt8], width sourceWidth: Int, height sourceHeight: Int, channels: Int,
                             transform: AffineMatrix, toWidth width: Int, toHeight height: Int, origin: (x: Int, y: Int) = (0, 0),
                             border: [UInt8]) -> [UInt8] {
         precondition(src.count == sourceWidth * sourceHeight * channels && border.count == channels, "warp input does not match its size")
@@ -112,7 +112,7 @@ public enum WarpAffine {
     /// samples' own type, with the Float32 weights.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
-    public static func warp<T: BinaryFloatingPoint & Sendable>(
+    package static func warp<T: BinaryFloatingPoint & Sendable>(
         _ src: [T], width sourceWidth: Int, height sourceHeight: Int, channels: Int,
         transform: AffineMatrix, toWidth width: Int, toHeight height: Int, origin: (x: Int, y: Int) = (0, 0), border: T = 0
     ) -> [T] {
@@ -153,7 +153,7 @@ public enum WarpAffine {
 extension Image {
     /// `cv2.warpAffine(image, transform, (width, height))`, bilinear, constant border `border`
     /// (one value per channel; 8-bit images only).
-    public func warpedAffine(_ transform: AffineMatrix, width newWidth: Int, height newHeight: Int, origin: (x: Int, y: Int) = (0, 0),
+    package func warpedAffine(_ transform: AffineMatrix, width newWidth: Int, height newHeight: Int, origin: (x: Int, y: Int) = (0, 0),
                              border: [Int]) -> Image {
         precondition(bitDepth == 8, "warpedAffine takes 8-bit images")
         let out = WarpAffine.warp(pixels8, width: width, height: height, channels: channels, transform: transform,

@@ -1,5 +1,5 @@
 /// What can go wrong between this process and the job database, in words an operator can act on.
-public enum DatabaseError: Error, Equatable, Sendable, CustomStringConvertible {
+package enum DatabaseError: Error, Equatable, Sendable, CustomStringConvertible {
     /// `--store` is not a usable PostgreSQL URL.
     case invalidLocation(String)
     /// The database did not answer within the time an operation may take (down, unreachable,
@@ -10,7 +10,7 @@ public enum DatabaseError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The schema is newer than this program knows (a newer facerestore migrated it).
     case schemaTooNew(found: Int, known: Int)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .invalidLocation(let detail): "--store: \(detail)"
         case .unavailable(let operation): "the job database did not answer (\(operation))"

@@ -3,18 +3,18 @@ import PostgresNIO
 
 /// A `postgres://user:password@host:port/database?sslmode=…` URL (`--store`, `FACERESTORE_STORE`),
 /// checked and turned into the client's configuration. The password never appears in `description`.
-public struct DatabaseLocation: Sendable, Equatable, CustomStringConvertible {
-    public enum TLSMode: String, Sendable { case disable, prefer, require }
+package struct DatabaseLocation: Sendable, Equatable, CustomStringConvertible {
+    package enum TLSMode: String, Sendable { case disable, prefer, require }
 
-    public let host: String
-    public let port: Int
-    public let username: String
+    package let host: String
+    package let port: Int
+    package let username: String
     let password: String?
-    public let database: String
-    public let tls: TLSMode
+    package let database: String
+    package let tls: TLSMode
 
     /// Parses `text`; throws `DatabaseError.invalidLocation` naming what is wrong.
-    public init(_ text: String) throws(DatabaseError) {
+    package init(_ text: String) throws(DatabaseError) {
         guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
               ["postgres", "postgresql"].contains(scheme) else {
             throw .invalidLocation("expected a URL such as postgres://facerestore:secret@db.example.com:5432/facerestore")
@@ -42,7 +42,7 @@ public struct DatabaseLocation: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// For logs and the start-up summary: everything but the password.
-    public var description: String {
+    package var description: String {
         "postgres://\(username)\(password == nil ? "" : ":***")@\(host.contains(":") ? "[\(host)]" : host):\(port)/\(database)"
             + (tls == .prefer ? "" : "?sslmode=\(tls.rawValue)")
     }

@@ -13,7 +13,7 @@ extension JobDatabase {
     static let queueLockKey: Int64 = 0x6661_6365_7175_6575  // "facequeu"
 
     /// Queues `job` unless `capacity` jobs are already waiting.
-    public func submit(_ job: NewJob, capacity: Int) async throws(DatabaseError) -> Admission {
+    package func submit(_ job: NewJob, capacity: Int) async throws(DatabaseError) -> Admission {
         let (logger, timeout) = (self.logger, job.timeout.seconds)
         let (status, message) = job.timeoutFailure.columns
         return try await perform("queueing a job") { client in
@@ -40,7 +40,7 @@ extension JobDatabase {
 
     /// Takes the oldest queued job that is still within its deadline for `worker`, with a lease of
     /// `lease`; nil when none waits.
-    public func claim(worker: String, lease: Duration) async throws(DatabaseError) -> ClaimedJob? {
+    package func claim(worker: String, lease: Duration) async throws(DatabaseError) -> ClaimedJob? {
         let logger = self.logger
         return try await perform("claiming a job") { client in
             try await client.withTransaction(logger: logger) { connection in
@@ -71,7 +71,7 @@ extension JobDatabase {
 
     /// Extends `worker`'s lease on job `id`; tells whether it still holds it and whether a client
     /// asked to cancel.
-    public func renew(_ id: String, worker: String, lease: Duration) async throws(DatabaseError) -> LeaseState {
+    package func renew(_ id: String, worker: String, lease: Duration) async throws(DatabaseError) -> LeaseState {
         try await perform("renewing a lease") { client in
             let rows = try await client.query("""
                 UPDATE facerestore_jobs SET lease_expires_at = now() + \(lease.seconds) * interval '1 second'
@@ -84,7 +84,7 @@ extension JobDatabase {
     }
 
     /// Records how far the job is (the service's progress JSON) while `worker` holds it.
-    public func reportProgress(_ id: String, worker: String, progress: String) async throws(DatabaseError) {
+    package func reportProgress(_ id: String, worker: String, progress: String) async throws(DatabaseError) {
         try await perform("recording progress") { client in
             try await client.query("""
                 UPDATE facerestore_jobs SET progress = \(progress), updated_at = now()
@@ -97,7 +97,7 @@ extension JobDatabase {
     /// job's retention, all in one transaction; false, with nothing written, when `worker` no
     /// longer holds the job. A file already stored under its name (an earlier attempt) is kept.
     @discardableResult
-    public func succeed(_ id: String, worker: String, results: String, files: [(name: String, data: Data)]) async throws(DatabaseError) -> Bool {
+    package func succeed(_ id: String, worker: String, results: String, files: [(name: String, data: Data)]) async throws(DatabaseError) -> Bool {
         let logger = self.logger
         let files = files.map { SendableFile(name: $0.name, data: $0.data) }
         return try await perform("storing a job's results", timeout: max(operationTimeout, .seconds(30))) { client in
@@ -127,7 +127,7 @@ extension JobDatabase {
     /// Ends job `id` as failed (or cancelled, when `failure` is nil) while `worker` holds it; false
     /// when it no longer does.
     @discardableResult
-    public func finish(_ id: String, worker: String, failure: JobFailure?) async throws(DatabaseError) -> Bool {
+    package func finish(_ id: String, worker: String, failure: JobFailure?) async throws(DatabaseError) -> Bool {
         let state = failure == nil ? "cancelled" : "failed"
         let (status, message) = failure?.columns ?? (nil, nil)
         return try await perform("ending a job") { client in
@@ -144,7 +144,7 @@ extension JobDatabase {
     }
 
     /// Gives job `id` back to the queue without counting the attempt (its worker is shutting down).
-    public func release(_ id: String, worker: String) async throws(DatabaseError) {
+    package func release(_ id: String, worker: String) async throws(DatabaseError) {
         try await perform("giving a job back") { client in
             try await client.query("""
                 UPDATE facerestore_jobs
@@ -158,7 +158,7 @@ extension JobDatabase {
     /// A client's cancel: a queued job is cancelled at once, a running one is flagged for its worker
     /// (which stops at its next face or tile); a finished job stays as it is. Returns the job, or nil
     /// when there is none (or it expired).
-    public func cancel(_ id: String) async throws(DatabaseError) -> JobRecord? {
+    package func cancel(_ id: String) async throws(DatabaseError) -> JobRecord? {
         try await perform("cancelling a job") { client in
             try await client.query("""
                 UPDATE facerestore_jobs
@@ -172,7 +172,7 @@ extension JobDatabase {
     }
 
     /// Fails job `id` with `failure` if it has not started yet (a synchronous caller gave up on it).
-    public func failIfQueued(_ id: String, failure: JobFailure) async throws(DatabaseError) {
+    package func failIfQueued(_ id: String, failure: JobFailure) async throws(DatabaseError) {
         let (status, message) = failure.columns
         try await perform("ending a queued job") { client in
             try await client.query("""
@@ -184,7 +184,7 @@ extension JobDatabase {
     }
 
     /// The job with `id` as it is now; nil when unknown or finished longer ago than its retention.
-    public func job(_ id: String) async throws(DatabaseError) -> JobRecord? {
+    package func job(_ id: String) async throws(DatabaseError) -> JobRecord? {
         try await perform("reading a job") { client in
             let rows = try await client.query("""
                 SELECT j.id, j.state, j.request, j.images, j.created_at, j.updated_at, j.finished_at, j.retention_seconds,
@@ -217,7 +217,7 @@ extension JobDatabase {
     }
 
     /// Jobs waiting and running in the whole cluster.
-    public func queueCounts() async throws(DatabaseError) -> (waiting: Int, running: Int) {
+    package func queueCounts() async throws(DatabaseError) -> (waiting: Int, running: Int) {
         try await perform("counting the queue") { client in
             let rows = try await client.query("""
                 SELECT count(*) FILTER (WHERE state = 'queued'), count(*) FILTER (WHERE state = 'running')
@@ -230,7 +230,7 @@ extension JobDatabase {
     }
 
     /// Jobs by state (those not yet expired), for `/metrics`.
-    public func stateCounts() async throws(DatabaseError) -> [JobState: Int] {
+    package func stateCounts() async throws(DatabaseError) -> [JobState: Int] {
         try await perform("counting jobs") { client in
             let rows = try await client.query("""
                 SELECT state, count(*) FROM facerestore_jobs
@@ -246,7 +246,7 @@ extension JobDatabase {
     }
 
     /// The mean run time of the last 20 jobs that succeeded, for Retry-After; nil before any.
-    public func recentRunSeconds() async throws(DatabaseError) -> Double? {
+    package func recentRunSeconds() async throws(DatabaseError) -> Double? {
         try await perform("timing recent jobs") { client in
             let rows = try await client.query("""
                 SELECT avg(extract(epoch FROM finished_at - started_at))::float8 FROM
@@ -261,7 +261,7 @@ extension JobDatabase {
     /// the queue (or fail once their attempts are used up), queued jobs past their deadline fail,
     /// and jobs and results past their retention are deleted. Returns the jobs given back to the queue.
     @discardableResult
-    public func maintain() async throws(DatabaseError) -> Int {
+    package func maintain() async throws(DatabaseError) -> Int {
         let logger = self.logger
         return try await perform("the queue's upkeep", timeout: max(operationTimeout, .seconds(30))) { client in
             let requeued = try await client.query("""

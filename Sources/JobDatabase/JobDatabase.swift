@@ -11,15 +11,15 @@ import ServiceLifecycle
 /// client reconnects by itself once it is back.
 ///
 /// Run it as a service (`run`) for as long as it is used; `migrate` brings the schema up to date.
-public final class JobDatabase: Service, Sendable {
-    public let location: DatabaseLocation
+package final class JobDatabase: Service, Sendable {
+    package let location: DatabaseLocation
     let client: PostgresClient
     let logger: Logger
     /// How long one operation may wait for a connection and an answer.
-    public let operationTimeout: Duration
+    package let operationTimeout: Duration
     let migrated = NIOLockedValueBox(false)
 
-    public init(location: DatabaseLocation, maximumConnections: Int = 20, operationTimeout: Duration = .seconds(5),
+    package init(location: DatabaseLocation, maximumConnections: Int = 20, operationTimeout: Duration = .seconds(5),
                 logger: Logger = Logger(label: "facerestore.database")) {
         self.location = location
         self.logger = logger
@@ -33,7 +33,7 @@ public final class JobDatabase: Service, Sendable {
     }
 
     /// Keeps the connection pool; returns when cancelled (or on graceful shutdown of its group).
-    public func run() async {
+    package func run() async {
         await cancelWhenGracefulShutdown { await self.client.run() }
     }
 
@@ -76,12 +76,12 @@ public final class JobDatabase: Service, Sendable {
     }
 
     /// Whether the schema is up to date (`migrate` succeeded) and the database answers now.
-    public func isReady() async -> Bool {
+    package func isReady() async -> Bool {
         migrated.withLockedValue { $0 } ? await ping() : false
     }
 
     /// Whether the database answers now.
-    public func ping() async -> Bool {
+    package func ping() async -> Bool {
         do {
             try await perform("a ping", timeout: .seconds(2)) { client in
                 try await client.query("SELECT 1").collect()

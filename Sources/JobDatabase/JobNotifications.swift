@@ -8,7 +8,7 @@ import ServiceLifecycle
 /// worker waiting for work. One connection listens for the whole process and listens again after
 /// the database comes back; every waiter is woken then too, since announcements made meanwhile are
 /// lost. Waiters always read the job again after waking, so a missed or extra wake-up is harmless.
-public final class JobNotifications: Service, @unchecked Sendable {
+package final class JobNotifications: Service, @unchecked Sendable {
     private let database: JobDatabase
     private let lock = NSLock()
     private var waiters: [Int: Waiter] = [:]
@@ -23,16 +23,16 @@ public final class JobNotifications: Service, @unchecked Sendable {
         let continuation: AsyncStream<Void>.Continuation
     }
 
-    public init(database: JobDatabase) {
+    package init(database: JobDatabase) {
         self.database = database
     }
 
     /// Whether the listening connection is up now.
-    public var isListening: Bool { lock.withLock { listening } }
+    package var isListening: Bool { lock.withLock { listening } }
 
     /// Wake-ups for changes of job `id` (nil: of any job), optionally only to `state`. Stop by
     /// cancelling the iterating task or dropping the stream.
-    public func changes(of id: String?, to state: JobState? = nil) -> AsyncStream<Void> {
+    package func changes(of id: String?, to state: JobState? = nil) -> AsyncStream<Void> {
         let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         let key = lock.withLock {
             defer { nextKey += 1 }
@@ -45,7 +45,7 @@ public final class JobNotifications: Service, @unchecked Sendable {
         return stream
     }
 
-    public func run() async throws {
+    package func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
@@ -76,7 +76,7 @@ public final class JobNotifications: Service, @unchecked Sendable {
     }
 
     /// Wakes every waiter (e.g. after reconnecting).
-    public func wakeAll() {
+    package func wakeAll() {
         for waiter in lock.withLock({ Array(waiters.values) }) { waiter.continuation.yield() }
     }
 

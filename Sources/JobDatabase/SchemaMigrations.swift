@@ -101,7 +101,7 @@ extension JobDatabase {
     /// Brings the schema to `SchemaMigrations.latest`; returns the version found before. Safe when
     /// many processes start at once; refuses a schema newer than this program.
     @discardableResult
-    public func migrate() async throws(DatabaseError) -> Int {
+    package func migrate() async throws(DatabaseError) -> Int {
         let logger = self.logger
         let found = try await perform("the schema migration", timeout: .seconds(60)) { client in
             try await client.withTransaction(logger: logger) { connection in
@@ -133,7 +133,7 @@ extension JobDatabase {
 
     /// `migrate`, tried again every two seconds until the database answers (a replica or worker
     /// started before its database waits for it); returns when migrated or cancelled.
-    public func migrateWhenAvailable() async {
+    package func migrateWhenAvailable() async {
         var warned = false
         while !Task.isCancelled {
             do {

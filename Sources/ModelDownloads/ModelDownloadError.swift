@@ -1,7 +1,7 @@
 import Foundation
 
 /// Why installing a model file failed, in words that say what to do next.
-public enum ModelDownloadError: Error, CustomStringConvertible, Equatable, Sendable {
+package enum ModelDownloadError: Error, CustomStringConvertible, Equatable, Sendable {
     /// No connection could be made (offline, DNS, refused, timed out before any byte).
     case unreachable(file: String, url: String, reason: String)
     /// The connection broke mid-transfer; the partial file is kept for the next run to resume.
@@ -13,7 +13,7 @@ public enum ModelDownloadError: Error, CustomStringConvertible, Equatable, Senda
     /// The file could not be written into the models folder.
     case writeFailed(file: String, reason: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .unreachable(let file, let url, let reason):
             "cannot download \(file): \(reason). Check the network connection (or proxy settings), or download \(url) by hand into the models folder."

@@ -4,25 +4,25 @@ import Restoration
 /// Installs the official model files into the models folder: downloads each from its release URL
 /// (or a mirror with the same file names) with a progress bar, resumes a partial download, moves the
 /// finished file into place atomically, and records its SHA-256 so every later load can check it.
-public struct ModelDownloader: Sendable {
-    public let files: ModelFiles
+package struct ModelDownloader: Sendable {
+    package let files: ModelFiles
     /// A base URL serving the same file names (an internal mirror, a test server); nil: the
     /// official release URLs.
-    public let mirror: URL?
+    package let mirror: URL?
     /// Seconds without a byte before a transfer counts as stalled.
-    public var idleTimeout: TimeInterval = 30
+    package var idleTimeout: TimeInterval = 30
     /// Where messages go (a line each); default: standard output.
-    public var output: @Sendable (String) -> Void = { print($0) }
+    package var output: @Sendable (String) -> Void = { print($0) }
     /// Progress bars; nil: none.
-    public var progress: (@Sendable (String) -> ProgressBar)? = { ProgressBar(label: $0) }
+    package var progress: (@Sendable (String) -> ProgressBar)? = { ProgressBar(label: $0) }
 
-    public init(files: ModelFiles, mirror: URL? = nil) {
+    package init(files: ModelFiles, mirror: URL? = nil) {
         self.files = files
         self.mirror = mirror
     }
 
     /// What `install` did.
-    public enum Outcome: Equatable, Sendable {
+    package enum Outcome: Equatable, Sendable {
         /// Downloaded (`resumedFrom` > 0: the first bytes came from an earlier partial download).
         case downloaded(bytes: Int64, digest: String, resumedFrom: Int64)
         /// Already present and matching its recorded checksum.
@@ -31,23 +31,23 @@ public struct ModelDownloader: Sendable {
         case recordedExisting(digest: String)
     }
 
-    public func url(for model: ModelFiles.Model) -> URL {
+    package func url(for model: ModelFiles.Model) -> URL {
         if let mirror { return mirror.appendingPathComponent(model.fileName) }
         return URL(string: model.releaseURL)!
     }
 
     /// The file `model` is downloaded to: `<models>/<release name>`.
-    public func destination(for model: ModelFiles.Model) -> URL {
+    package func destination(for model: ModelFiles.Model) -> URL {
         files.directory.appendingPathComponent(model.fileName)
     }
 
     /// The partial file a download writes to before it is complete.
-    public func partialFile(for model: ModelFiles.Model) -> URL {
+    package func partialFile(for model: ModelFiles.Model) -> URL {
         files.directory.appendingPathComponent(model.fileName + ".part")
     }
 
     /// Makes `model` present and checked. With `force`, downloads even when a good copy exists.
-    public func install(_ model: ModelFiles.Model, force: Bool = false) async throws -> Outcome {
+    package func install(_ model: ModelFiles.Model, force: Bool = false) async throws -> Outcome {
         let checksums = ModelChecksums(files: files)
         if !force, let existing = files.locate(model) {
             do {

@@ -2,8 +2,8 @@ import Foundation
 import Restoration
 
 /// The state of each official model file on disk, for `facerestore models list` and `verify`.
-public struct ModelFileStatus: Sendable, Equatable {
-    public enum State: Sendable, Equatable {
+package struct ModelFileStatus: Sendable, Equatable {
+    package enum State: Sendable, Equatable {
         case missing
         /// Present and matching the SHA-256 recorded at download.
         case verified(digest: String)
@@ -17,14 +17,14 @@ public struct ModelFileStatus: Sendable, Equatable {
         case unreadable(reason: String)
     }
 
-    public var model: ModelFiles.Model
+    package var model: ModelFiles.Model
     /// Where the file is, when present.
-    public var url: URL?
-    public var size: Int64?
-    public var state: State
+    package var url: URL?
+    package var size: Int64?
+    package var state: State
 
     /// Checks every official file in `files` (hashing each present one when `hash` is true).
-    public static func check(_ files: ModelFiles, hash: Bool = true) -> [ModelFileStatus] {
+    package static func check(_ files: ModelFiles, hash: Bool = true) -> [ModelFileStatus] {
         let checksums = ModelChecksums(files: files)
         return ModelFiles.Model.allCases.map { model in
             guard let url = files.locate(model) else { return ModelFileStatus(model: model, url: nil, size: nil, state: .missing) }

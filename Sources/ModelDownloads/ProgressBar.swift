@@ -2,8 +2,8 @@ import Foundation
 
 /// A one-line text progress bar for downloads and checksums: redrawn in place on a terminal, at most
 /// ten times a second; on a pipe or file, one line per tenth so logs stay readable.
-public final class ProgressBar: @unchecked Sendable {
-    public typealias Sink = @Sendable (String) -> Void
+package final class ProgressBar: @unchecked Sendable {
+    package typealias Sink = @Sendable (String) -> Void
 
     private let label: String
     private let interactive: Bool
@@ -17,16 +17,16 @@ public final class ProgressBar: @unchecked Sendable {
     /// - Parameters:
     ///   - interactive: redraw in place (`\r`); default: whether standard error is a terminal.
     ///   - sink: where text goes; default: standard error.
-    public init(label: String, interactive: Bool = isatty(2) == 1, sink: @escaping Sink = ProgressBar.standardError) {
+    package init(label: String, interactive: Bool = isatty(2) == 1, sink: @escaping Sink = ProgressBar.standardError) {
         self.label = label
         self.interactive = interactive
         self.sink = sink
     }
 
-    public static let standardError: Sink = { FileHandle.standardError.write(Data($0.utf8)) }
+    package static let standardError: Sink = { FileHandle.standardError.write(Data($0.utf8)) }
 
     /// Reports `done` of `total` bytes (total nil: unknown).
-    public func update(done: Int64, total: Int64?) {
+    package func update(done: Int64, total: Int64?) {
         lock.lock()
         defer { lock.unlock() }
         guard !finished else { return }
@@ -44,7 +44,7 @@ public final class ProgressBar: @unchecked Sendable {
     }
 
     /// Draws the final state and ends the line.
-    public func finish(done: Int64, total: Int64?) {
+    package func finish(done: Int64, total: Int64?) {
         lock.lock()
         defer { lock.unlock() }
         guard !finished else { return }
@@ -58,7 +58,7 @@ public final class ProgressBar: @unchecked Sendable {
     }
 
     /// `codeformer.pth [#########-----------]  45%  161.6/359.2 MiB  12.3 MiB/s`
-    public static func render(label: String, done: Int64, total: Int64?, seconds: Double, width: Int = 24) -> String {
+    package static func render(label: String, done: Int64, total: Int64?, seconds: Double, width: Int = 24) -> String {
         let mib = 1024.0 * 1024.0
         let rate = seconds > 0 ? Double(done) / mib / seconds : 0
         guard let total, total > 0 else {

@@ -4,23 +4,23 @@ import Networks
 /// Restores faces that are already cropped and aligned, as the official CLI does with
 /// `--has_aligned`: resize to 512x512 (bilinear), detect grey input, CodeFormer with adain, back to
 /// 8-bit; grey inputs come back grey. Our addition: an alpha channel is resized along and re-attached.
-public final class AlignedFaceRestorer: @unchecked Sendable {
-    public let codeformer: CodeFormer
+package final class AlignedFaceRestorer: @unchecked Sendable {
+    package let codeformer: CodeFormer
     /// The official aligned path's `is_gray` threshold.
-    public static let grayThreshold = 5.0
+    package static let grayThreshold = 5.0
 
-    public init(codeformer: CodeFormer) {
+    package init(codeformer: CodeFormer) {
         self.codeformer = codeformer
     }
 
-    public struct Result: Sendable {
+    package struct Result: Sendable {
         /// 512x512, RGB (RGBA when the input had alpha), 8-bit.
-        public let image: Image
-        public let inputWasGray: Bool
+        package let image: Image
+        package let inputWasGray: Bool
     }
 
     /// Throws `ComputeError` when the network cannot run (out of memory).
-    public func restore(_ input: Image, fidelity: Float) throws -> Result {
+    package func restore(_ input: Image, fidelity: Float) throws -> Result {
         let size = CodeFormerConfiguration.imageSize
         let (color, alpha) = input.splitAlpha()
         var bgr = color.openCVColor()

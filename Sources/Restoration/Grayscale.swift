@@ -1,9 +1,9 @@
 /// The reference's handling of grey photos (`facelib/utils/misc.py`): detect them, and turn the
 /// (colourful) restored face back to grey.
-public enum Grayscale {
+package enum Grayscale {
     /// `is_gray`: the mean over the three channel pairs of the variance of their int16 differences
     /// is at most `threshold` (the demo and CLI pass 5 for aligned inputs).
-    public static func isGray(bgr pixels: [UInt8], threshold: Double = 5) -> Bool {
+    package static func isGray(bgr pixels: [UInt8], threshold: Double = 5) -> Bool {
         let count = pixels.count / 3
         guard count > 0 else { return true }
         func variance(_ a: Int, _ b: Int) -> Double {
@@ -23,7 +23,7 @@ public enum Grayscale {
 
     /// `bgr2gray` as the whole-photo helper keeps it: 0.2989 R + 0.5870 G + 0.1140 B in Float64,
     /// replicated to three channels, not rounded.
-    public static func grayBGRValues(_ pixels: [UInt8]) -> [Double] {
+    package static func grayBGRValues(_ pixels: [UInt8]) -> [Double] {
         var out = [Double](repeating: 0, count: pixels.count)
         for i in stride(from: 0, to: pixels.count, by: 3) {
             let g = 0.2989 * Double(pixels[i + 2]) + 0.5870 * Double(pixels[i + 1]) + 0.1140 * Double(pixels[i])
@@ -34,7 +34,7 @@ public enum Grayscale {
 
     /// `bgr2gray` (0.2989 R + 0.5870 G + 0.1140 B in float64) replicated to three channels, then
     /// written as 8-bit the way `cv2.imwrite` converts floats: round to nearest, saturate.
-    public static func grayBGR(_ pixels: [UInt8]) -> [UInt8] {
+    package static func grayBGR(_ pixels: [UInt8]) -> [UInt8] {
         grayBGRValues(pixels).map { UInt8(min(max($0.rounded(.toNearestOrEven), 0), 255)) }
     }
 }

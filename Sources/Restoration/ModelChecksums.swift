@@ -5,24 +5,24 @@ import Foundation
 /// that folder checks the same thing). A file with a recorded digest is checked on every load: a
 /// truncated copy or a file swapped behind the service's back is refused, not run. A file without a
 /// record (put there by hand) loads as before.
-public struct ModelChecksums: Sendable {
-    public static let fileName = "SHA256SUMS"
+package struct ModelChecksums: Sendable {
+    package static let fileName = "SHA256SUMS"
 
-    public let directory: URL
+    package let directory: URL
 
-    public init(directory: URL) {
+    package init(directory: URL) {
         self.directory = directory
     }
 
-    public init(files: ModelFiles) {
+    package init(files: ModelFiles) {
         self.init(directory: files.directory)
     }
 
-    public var recordURL: URL { directory.appendingPathComponent(Self.fileName) }
+    package var recordURL: URL { directory.appendingPathComponent(Self.fileName) }
 
     /// Recorded digests by path relative to the models folder (`codeformer.pth`,
     /// `CodeFormer/codeformer.pth`). Malformed lines are skipped, as `sha256sum -c` warns and skips.
-    public func recorded() throws -> [String: String] {
+    package func recorded() throws -> [String: String] {
         guard FileManager.default.fileExists(atPath: recordURL.path) else { return [:] }
         let text: String
         do {
@@ -43,13 +43,13 @@ public struct ModelChecksums: Sendable {
     }
 
     /// The recorded digest of `url`, if any.
-    public func recordedDigest(of url: URL) throws -> String? {
+    package func recordedDigest(of url: URL) throws -> String? {
         guard let key = relativePath(of: url) else { return nil }
         return try recorded()[key]
     }
 
     /// Records `digest` for `url`, replacing an earlier record. The record file is rewritten atomically.
-    public func record(_ url: URL, digest: String) throws {
+    package func record(_ url: URL, digest: String) throws {
         guard let key = relativePath(of: url) else {
             throw ModelChecksumError.outsideModelsFolder(file: url.lastPathComponent)
         }
@@ -65,14 +65,14 @@ public struct ModelChecksums: Sendable {
 
     /// Hashes `url` and records the digest; returns it.
     @discardableResult
-    public func hashAndRecord(_ url: URL, progress: ((Int64) -> Void)? = nil) throws -> String {
+    package func hashAndRecord(_ url: URL, progress: ((Int64) -> Void)? = nil) throws -> String {
         let digest = try SHA256.hex(ofFile: url, progress: progress)
         try record(url, digest: digest)
         return digest
     }
 
     /// The outcome of checking one file.
-    public enum Verification: Equatable, Sendable {
+    package enum Verification: Equatable, Sendable {
         case matches(digest: String)
         /// No digest is recorded for the file: nothing to check against.
         case unrecorded
@@ -80,7 +80,7 @@ public struct ModelChecksums: Sendable {
 
     /// Checks `url` against its recorded digest; a mismatch throws `ModelChecksumError.mismatch`.
     @discardableResult
-    public func verify(_ url: URL, progress: ((Int64) -> Void)? = nil) throws -> Verification {
+    package func verify(_ url: URL, progress: ((Int64) -> Void)? = nil) throws -> Verification {
         guard let expected = try recordedDigest(of: url) else { return .unrecorded }
         let actual = try SHA256.hex(ofFile: url, progress: progress)
         guard actual == expected else {
@@ -100,13 +100,13 @@ public struct ModelChecksums: Sendable {
 }
 
 /// Why a model file failed its checksum check or the record could not be used.
-public enum ModelChecksumError: Error, CustomStringConvertible, Equatable, Sendable {
+package enum ModelChecksumError: Error, CustomStringConvertible, Equatable, Sendable {
     case mismatch(file: String, expected: String, actual: String)
     case unreadableRecord(file: String, reason: String)
     case unwritableRecord(file: String, reason: String)
     case outsideModelsFolder(file: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .mismatch(let file, let expected, let actual):
             "\(file) does not match the SHA-256 recorded when it was downloaded (expected \(expected.prefix(12))…, got \(actual.prefix(12))…): the file is damaged or was replaced. Run `facerestore models download` to fetch it again."

@@ -3,15 +3,15 @@ import Foundation
 /// Where the official model files are found: `--models`, else `$FACERESTORE_MODELS`, else `./weights`.
 /// Files keep their release names; the upstream folder layout (`weights/CodeFormer/codeformer.pth`)
 /// works too.
-public struct ModelFiles: Sendable {
-    public let directory: URL
+package struct ModelFiles: Sendable {
+    package let directory: URL
 
-    public init(directory: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    package init(directory: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) {
         let path = directory ?? environment["FACERESTORE_MODELS"].flatMap { $0.isEmpty ? nil : $0 } ?? "weights"
         self.directory = URL(fileURLWithPath: path)
     }
 
-    public enum Model: String, CaseIterable, Sendable {
+    package enum Model: String, CaseIterable, Sendable {
         case codeformer
         /// RetinaFace ResNet-50, the demo's face detector.
         case detectionResNet50
@@ -22,7 +22,7 @@ public struct ModelFiles: Sendable {
         /// Real-ESRGAN x2plus, the demo's background / face upsampler.
         case realesrganX2plus
 
-        public var fileName: String {
+        package var fileName: String {
             switch self {
             case .codeformer: "codeformer.pth"
             case .detectionResNet50: "detection_Resnet50_Final.pth"
@@ -41,11 +41,11 @@ public struct ModelFiles: Sendable {
             }
         }
 
-        public var releaseURL: String {
+        package var releaseURL: String {
             "https://github.com/sczhou/CodeFormer/releases/download/v0.1.0/\(fileName)"
         }
 
-        public var license: String {
+        package var license: String {
             switch self {
             case .codeformer: "NTU S-Lab License 1.0 (non-commercial use only)"
             case .detectionResNet50, .detectionMobileNet: "MIT (Pytorch_Retinaface), distributed with the CodeFormer release"
@@ -56,7 +56,7 @@ public struct ModelFiles: Sendable {
     }
 
     /// The file for `model`, if present.
-    public func locate(_ model: Model) -> URL? {
+    package func locate(_ model: Model) -> URL? {
         let candidates = [
             directory.appendingPathComponent(model.fileName),
             directory.appendingPathComponent(model.upstreamFolder).appendingPathComponent(model.fileName),
@@ -65,13 +65,13 @@ public struct ModelFiles: Sendable {
     }
 
     /// Like `locate`, but a missing file is an error that says how to get it.
-    public func require(_ model: Model) throws -> URL {
+    package func require(_ model: Model) throws -> URL {
         if let url = locate(model) { return url }
         throw RestorationError.modelMissing(model: model.fileName, directory: directory.path, releaseURL: model.releaseURL, license: model.license)
     }
 }
 
-public enum RestorationError: Error, CustomStringConvertible, Equatable {
+package enum RestorationError: Error, CustomStringConvertible, Equatable {
     case modelMissing(model: String, directory: String, releaseURL: String, license: String)
     case modelFileUnreadable(path: String, reason: String)
     case notImplemented(String)
@@ -80,7 +80,7 @@ public enum RestorationError: Error, CustomStringConvertible, Equatable {
     /// The restoration was stopped at a checkpoint (`RestorationMonitor.stop`).
     case stopped(RestorationMonitor.StopReason)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .imageTooLarge(let stage, let width, let height, let limit):
             "\(stage) would be \(width)x\(height) = \(width.multipliedReportingOverflow(by: height).partialValue) pixels, over the limit of \(limit) pixels"

@@ -8,22 +8,22 @@ import TensorCore
 ///
 /// Channel order: our `Image` is RGB, which is what the network expects, so no swaps are needed; the
 /// grey conversions weight channel 0 (R) 0.299, 1 (G) 0.587, 2 (B) 0.114 as OpenCV's BGR->GRAY does.
-public final class RealESRGANer: @unchecked Sendable {
-    public let network: RRDBNet
+package final class RealESRGANer: @unchecked Sendable {
+    package let network: RRDBNet
     /// Tile edge in (pre- and mod-padded) input pixels; 0 = the whole image at once.
-    public let tile: Int
+    package let tile: Int
     /// Context added on every side of a tile, clipped to the image.
-    public let tilePad: Int
+    package let tilePad: Int
     /// Reflect padding added on the bottom and right before the network, removed afterwards.
-    public let prePad: Int
+    package let prePad: Int
     /// Our addition, off (0) by default so parity with upstream stays exact: neighbouring tiles
     /// overlap by this many input pixels on each side of a seam and are cross-faded linearly there,
     /// instead of upstream's hard seams. At most `tilePad` (the context each tile already has).
-    public let seamOverlap: Int
+    package let seamOverlap: Int
 
     /// Defaults mirror `RealESRGANer.__init__` (tile 0, tile_pad 10, pre_pad 10); CodeFormer's demo
     /// uses tile 400, tile_pad 40, pre_pad 0.
-    public init(network: RRDBNet, tile: Int = 0, tilePad: Int = 10, prePad: Int = 10, seamOverlap: Int = 0) {
+    package init(network: RRDBNet, tile: Int = 0, tilePad: Int = 10, prePad: Int = 10, seamOverlap: Int = 0) {
         precondition(tile >= 0 && tilePad >= 0 && prePad >= 0, "tile \(tile), tile pad \(tilePad), pre pad \(prePad)")
         precondition(seamOverlap >= 0 && seamOverlap <= tilePad && 2 * seamOverlap <= tile,
                      "seam overlap \(seamOverlap) must be at most the tile pad (\(tilePad)) and half the tile (\(tile))")
@@ -34,7 +34,7 @@ public final class RealESRGANer: @unchecked Sendable {
         self.seamOverlap = seamOverlap
     }
 
-    public var scale: Int { network.scale }
+    package var scale: Int { network.scale }
 
     /// `mod_scale`: the padded size must be a multiple of this for the network's pixel unshuffle.
     var modScale: Int? {
@@ -48,7 +48,7 @@ public final class RealESRGANer: @unchecked Sendable {
     // MARK: enhance
 
     /// `enhance` without a tile callback.
-    public func enhance(_ image: Image, outscale: Double? = nil) throws -> Image {
+    package func enhance(_ image: Image, outscale: Double? = nil) throws -> Image {
         try enhance(image, outscale: outscale) { _, _ in }
     }
 
@@ -63,7 +63,7 @@ public final class RealESRGANer: @unchecked Sendable {
     ///   with LANCZOS4 to `int(w * outscale) x int(h * outscale)`.
     /// - `beforeTile(k, n)`: called before each of the `n` network runs (tiles, over the colour and
     ///   the alpha pass), k from 0; it can throw to stop the upscale there.
-    public func enhance(_ image: Image, outscale: Double? = nil,
+    package func enhance(_ image: Image, outscale: Double? = nil,
                         beforeTile: (_ index: Int, _ count: Int) throws -> Void) throws -> Image {
         let (w, h) = (image.width, image.height)
         let maxValue = image.bitDepth == 8 ? Int(image.pixels8.max() ?? 0) : Int(image.pixels16.max() ?? 0)
@@ -146,7 +146,7 @@ public final class RealESRGANer: @unchecked Sendable {
     // MARK: raw
 
     /// `upscaleRaw` without a tile callback.
-    public func upscaleRaw(_ input: Tensor) throws -> Tensor {
+    package func upscaleRaw(_ input: Tensor) throws -> Tensor {
         try upscaleRaw(input) { _, _ in }
     }
 
@@ -154,7 +154,7 @@ public final class RealESRGANer: @unchecked Sendable {
     /// image in [0, 1] to the unclamped (1, C, H*scale, W*scale) network output with all padding removed.
     /// `beforeTile(k, n)` is called before each of the `n` network runs.
     /// Throws what `beforeTile` throws, and `ComputeError` when the network cannot run.
-    public func upscaleRaw(_ input: Tensor, beforeTile: (_ index: Int, _ count: Int) throws -> Void) throws -> Tensor {
+    package func upscaleRaw(_ input: Tensor, beforeTile: (_ index: Int, _ count: Int) throws -> Void) throws -> Tensor {
         precondition(input.rank == 4 && input.shape[0] == 1, "expected (1, C, H, W), got \(input.shape)")
         var img = try input.contiguous()
         if prePad > 0 { img = try Self.reflectPadded(img, bottom: prePad, right: prePad) }
@@ -232,7 +232,7 @@ public final class RealESRGANer: @unchecked Sendable {
     /// Along one axis, the output positions a tile with core `[start, end)` contributes to and its
     /// weights: 1 inside, a linear ramp over the `2 * overlap` band centred on each inner seam (the
     /// neighbour's ramp is the complement, so weights sum to 1 everywhere).
-    public static func seamWeights(start: Int, end: Int, length: Int, overlap: Int) -> (first: Int, weights: [Float]) {
+    package static func seamWeights(start: Int, end: Int, length: Int, overlap: Int) -> (first: Int, weights: [Float]) {
         let first = max(start - overlap, 0)
         let last = min(end + overlap, length)
         let band = Float(2 * overlap)

@@ -3,16 +3,16 @@ import Foundation
 /// SHA-256 (FIPS 180-4), streaming. The model files are checked against the digest recorded when
 /// they were downloaded; no crypto library is linked for one hash, and the official files are a few
 /// hundred megabytes, so the compression loop works on raw buffers without per-byte allocation.
-public struct SHA256: Sendable {
+package struct SHA256: Sendable {
     private var state: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
         (0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19)
     /// Bytes of an incomplete block carried over between `update` calls.
     private var pending: [UInt8] = []
     private var length: UInt64 = 0
 
-    public init() {}
+    package init() {}
 
-    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+    package mutating func update(_ bytes: UnsafeRawBufferPointer) {
         guard bytes.count > 0, let base = bytes.baseAddress else { return }
         length &+= UInt64(bytes.count)
         var offset = 0
@@ -32,12 +32,12 @@ public struct SHA256: Sendable {
         }
     }
 
-    public mutating func update<D: DataProtocol>(_ data: D) {
+    package mutating func update<D: DataProtocol>(_ data: D) {
         for region in data.regions { region.withUnsafeBytes { update($0) } }
     }
 
     /// The digest; the hasher should not be updated afterwards.
-    public mutating func finalize() -> [UInt8] {
+    package mutating func finalize() -> [UInt8] {
         let bitLength = length &* 8
         var tail: [UInt8] = [0x80]
         let used = (pending.count + 1) % 64
@@ -52,19 +52,19 @@ public struct SHA256: Sendable {
     }
 
     /// Lower-case hex of `finalize()`.
-    public mutating func finalizeHex() -> String {
+    package mutating func finalizeHex() -> String {
         finalize().map { String(format: "%02x", $0) }.joined()
     }
 
     /// The hex digest of a whole byte string.
-    public static func hex<D: DataProtocol>(of data: D) -> String {
+    package static func hex<D: DataProtocol>(of data: D) -> String {
         var hasher = SHA256()
         hasher.update(data)
         return hasher.finalizeHex()
     }
 
     /// The hex digest of a file, read in 4 MiB chunks; `progress` gets the bytes hashed so far.
-    public static func hex(ofFile url: URL, progress: ((Int64) -> Void)? = nil) throws -> String {
+    package static func hex(ofFile url: URL, progress: ((Int64) -> Void)? = nil) throws -> String {
         let handle = try FileHandle(forReadingFrom: url)
         defer { try? handle.close() }
         var hasher = SHA256()

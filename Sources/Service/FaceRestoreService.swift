@@ -11,8 +11,8 @@ import TensorCore
 /// error JSON on all of them, the back end (this process's inference thread, jobs and results
 /// folder; or, with `--store`, a cluster's PostgreSQL database, with a worker here unless
 /// `--no-inference`), readiness and the drain on shutdown.
-public final class FaceRestoreService: Sendable {
-    public let configuration: ServiceConfiguration
+package final class FaceRestoreService: Sendable {
+    package let configuration: ServiceConfiguration
     /// nil: this replica runs no restorations (`--no-inference`).
     let restorer: (any PhotoRestorer)?
     let executor: InferenceExecutor
@@ -31,7 +31,7 @@ public final class FaceRestoreService: Sendable {
     /// The service over models loaded once at start-up (`FaceRestorationModels.load`); missing
     /// models do not stop it, requests that need them get 503. nil models: a cluster replica that
     /// runs no restorations (`--store … --no-inference`).
-    public convenience init(configuration: ServiceConfiguration, models: FaceRestorationModels?,
+    package convenience init(configuration: ServiceConfiguration, models: FaceRestorationModels?,
                             logger: Logger = Logger(label: "facerestore")) throws {
         try self.init(configuration: configuration, restorer: models.map { PipelineRestorer(models: $0) }, logger: logger)
     }
@@ -59,14 +59,14 @@ public final class FaceRestoreService: Sendable {
     }
 
     /// Where results are kept: the results folder (symlinks resolved), or the cluster's database.
-    public var resultsPath: String { store?.directory.path ?? "the job database" }
+    package var resultsPath: String { store?.directory.path ?? "the job database" }
 
     /// Model file name to state (loaded, missing, unusable), as `/api/health` reports it; empty for
     /// a replica that runs no restorations.
-    public var modelStates: [String: String] { restorer?.inventory.states.mapValues(\.rawValue) ?? [:] }
+    package var modelStates: [String: String] { restorer?.inventory.states.mapValues(\.rawValue) ?? [:] }
 
     /// Model file name to state for `models`, as a worker reports them at start-up.
-    public static func modelStates(of models: FaceRestorationModels) -> [String: String] {
+    package static func modelStates(of models: FaceRestorationModels) -> [String: String] {
         ModelInventory(models).states.mapValues(\.rawValue)
     }
 
@@ -74,7 +74,7 @@ public final class FaceRestoreService: Sendable {
     /// request is then as fast as the rest); requests arriving meanwhile queue behind it as usual.
     /// A warm-up that fails for lack of memory still leaves the service ready (the first request
     /// builds the kernels instead) and is thrown for the log.
-    public func warmUp() async throws {
+    package func warmUp() async throws {
         if let restorer {
             do {
                 try await executor.run { try restorer.warmUp() }
@@ -87,11 +87,11 @@ public final class FaceRestoreService: Sendable {
     }
 
     /// Stops the inference thread; waiting requests fail. Call after the application has stopped.
-    public func shutdown() {
+    package func shutdown() {
         executor.shutdown()
     }
 
-    public func makeRouter() -> Router<ServiceRequestContext> {
+    package func makeRouter() -> Router<ServiceRequestContext> {
         let router = Router(context: ServiceRequestContext.self, options: .autoGenerateHeadEndpoints)
         router.add(middleware: RequestTelemetryMiddleware(metrics: metrics))
         router.add(middleware: CORSMiddleware())
@@ -144,7 +144,7 @@ public final class FaceRestoreService: Sendable {
     /// The application: bound to the configured host and port, with the background services of the
     /// back end (the results sweeper; or the database client, its announcements, its upkeep and,
     /// unless `--no-inference`, a worker).
-    public func makeApplication(logger: Logger, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in })
+    package func makeApplication(logger: Logger, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in })
         -> some ApplicationProtocol {
         let maxBodyBytes = configuration.maxBodyBytes
         return Application(
@@ -173,7 +173,7 @@ public final class FaceRestoreService: Sendable {
 
     /// Runs the application until SIGTERM or SIGINT, then drains (`GracefulDrain`: no new work,
     /// `--shutdown-grace` for the work in hand) before the server stops; returns when all is done.
-    public func run(logger: Logger, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) async throws {
+    package func run(logger: Logger, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) async throws {
         let drain = GracefulDrain(readiness: readiness, executor: executor, jobs: jobs, backend: backend, grace: configuration.shutdownGrace,
                                   logger: logger)
         // Shut down in reverse order: the drain first, while the server still answers.

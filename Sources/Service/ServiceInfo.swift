@@ -1,5 +1,5 @@
 /// What the service reports about itself.
-public enum ServiceInfo {
+package enum ServiceInfo {
     /// Reported by `/api/health` and `facerestore --version`.
-    public static let version = "0.2.0"
+    package static let version = "0.2.0"
 }

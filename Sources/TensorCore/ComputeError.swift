@@ -3,7 +3,7 @@ import CDNNL
 /// A computation the tensor core could not carry out. Thrown by every operation that allocates a
 /// tensor or runs a oneDNN primitive, so that a request which cannot be computed (out of memory on a
 /// huge image, a shape oneDNN has no kernel for) fails alone instead of ending the process.
-public enum ComputeError: Error, Equatable, Sendable, CustomStringConvertible {
+package enum ComputeError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Memory for a buffer could not be had (`mmap`/`aligned_alloc` failed, or oneDNN reported
     /// `out_of_memory`). Nothing is wrong with the request's form: it may succeed when memory is
     /// free again, or when smaller. `bytes` is nil when oneDNN did not say how much it wanted.
@@ -20,12 +20,12 @@ public enum ComputeError: Error, Equatable, Sendable, CustomStringConvertible {
 
     /// Whether the failure is a lack of resources (memory) rather than something this input or
     /// layer can never do: a client may retry the same work later.
-    public var isResourceExhaustion: Bool {
+    package var isResourceExhaustion: Bool {
         if case .outOfMemory = self { return true }
         return false
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .outOfMemory(let bytes, let operation):
             "out of memory in \(operation)" + (bytes.map { " (\(Self.describe(bytes: $0)) requested)" } ?? "")

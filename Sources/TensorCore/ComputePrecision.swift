@@ -1,5 +1,5 @@
 /// The arithmetic networks run their convolutions in.
-public enum ComputePrecision: String, Sendable, CaseIterable {
+package enum ComputePrecision: String, Sendable, CaseIterable {
     /// The default: float32 throughout, within the parity tolerances of the fixtures.
     case float32
     /// Opt-in: convolutions on bfloat16 inputs and weights with float32 sums (`ConvAlgorithm.bfloat16`)
@@ -9,7 +9,7 @@ public enum ComputePrecision: String, Sendable, CaseIterable {
     /// The convolution algorithm for layers whose float32 choice is `float32Choice` (kept where the
     /// CPU has no bfloat16 kernels, so the mode then changes nothing). Winograd layers stay Winograd:
     /// as fast as bfloat16 and closer to exact.
-    public func convolutionAlgorithm(_ float32Choice: ConvAlgorithm = .direct) -> ConvAlgorithm {
+    package func convolutionAlgorithm(_ float32Choice: ConvAlgorithm = .direct) -> ConvAlgorithm {
         guard self == .bfloat16 && Conv2d.bfloat16Supported else { return float32Choice }
         return float32Choice == .winograd ? .winogradOrBFloat16 : .bfloat16
     }

@@ -3,16 +3,16 @@ import Foundation
 
 /// Zero padding around the input of a convolution, per side. PyTorch's `padding=p` is symmetric;
 /// VQGAN's Downsample pads only right and bottom.
-public struct ConvPadding: Hashable, Sendable {
-    public var top, left, bottom, right: Int
-    public init(top: Int, left: Int, bottom: Int, right: Int) {
+package struct ConvPadding: Hashable, Sendable {
+    package var top, left, bottom, right: Int
+    package init(top: Int, left: Int, bottom: Int, right: Int) {
         (self.top, self.left, self.bottom, self.right) = (top, left, bottom, right)
     }
-    public static func symmetric(_ p: Int) -> ConvPadding { ConvPadding(top: p, left: p, bottom: p, right: p) }
+    package static func symmetric(_ p: Int) -> ConvPadding { ConvPadding(top: p, left: p, bottom: p, right: p) }
 }
 
 /// How a convolution computes, chosen per layer by the network.
-public enum ConvAlgorithm: Hashable, Sendable {
+package enum ConvAlgorithm: Hashable, Sendable {
     /// oneDNN's direct kernels on channel-blocked activations: the fastest exact algorithm. It sums
     /// over kernel positions in the outer loop and input channels in the inner one.
     case direct
@@ -41,7 +41,7 @@ extension ConvAlgorithm {
     var triesBFloat16: Bool { self == .bfloat16 || self == .winogradOrBFloat16 }
 
     /// The same choice in float32: for the layers of a reduced-precision network that stay exact.
-    public var float32Counterpart: ConvAlgorithm {
+    package var float32Counterpart: ConvAlgorithm {
         switch self {
         case .bfloat16: .direct
         case .winogradOrBFloat16: .winograd
@@ -51,7 +51,7 @@ extension ConvAlgorithm {
 }
 
 /// An activation fused into a convolution's output.
-public enum FusedActivation: Hashable, Sendable {
+package enum FusedActivation: Hashable, Sendable {
     case none
     case relu
     case leakyReLU(Float)
@@ -73,13 +73,13 @@ public enum FusedActivation: Hashable, Sendable {
 /// Weights are kept once, in whatever blocked format the fastest kernel asked for; a primitive is
 /// built per input shape and cached. 4-D outputs are channel-blocked (`nChw16c`); callers convert at
 /// the model's edges.
-public final class Conv2d: @unchecked Sendable {
-    public let inChannels: Int
-    public let outChannels: Int
-    public let kernelSize: (height: Int, width: Int)
-    public let stride: Int
-    public let padding: ConvPadding
-    public let algorithm: ConvAlgorithm
+package final class Conv2d: @unchecked Sendable {
+    package let inChannels: Int
+    package let outChannels: Int
+    package let kernelSize: (height: Int, width: Int)
+    package let stride: Int
+    package let padding: ConvPadding
+    package let algorithm: ConvAlgorithm
 
     private var weights: FormattedBuffer
     /// The state dict's weights, kept only for Winograd: its weight formats are tied to a shape's
@@ -92,20 +92,20 @@ public final class Conv2d: @unchecked Sendable {
     /// (failures for lack of memory are not kept: they may pass next time).
     private var failedPlans = RecentlyUsedCache<PlanKey, Error>(capacity: Conv2d.cachedPlans)
     /// How many input shapes a layer keeps plans for; older ones are built again when met again.
-    public static let cachedPlans = 16
+    package static let cachedPlans = 16
     private let lock = NSLock()
 
     /// The channel block of every activation the tensor core produces: the widest one oneDNN has
     /// optimised direct kernels for on this CPU (16 with AVX-512, 8 with AVX2), probed once. (Asked
     /// to choose freely, oneDNN 2.6 on AVX-512 prefers NHWC "brgconv" kernels, which the rest of the
     /// tensor core does not use; the blocked AVX-512 kernels are as fast.)
-    public static let activationBlock: Int = {
+    package static let activationBlock: Int = {
         if let implementation = probeDirectKernel(block: 16, dataType: dnnl_f32), implementation.contains("avx512") { return 16 }
         return 8
     }()
 
     /// Whether this CPU has oneDNN bfloat16 convolution kernels (`ConvAlgorithm.bfloat16`).
-    public static let bfloat16Supported = probeDirectKernel(block: activationBlock, dataType: dnnl_bf16) != nil
+    package static let bfloat16Supported = probeDirectKernel(block: activationBlock, dataType: dnnl_bf16) != nil
 
     /// The optimised implementation oneDNN picks for a 64 -> 64 3x3 direct convolution on
     /// `block`-channel maps with `dataType` inputs and weights (float32 output), or nil when there
@@ -138,7 +138,7 @@ public final class Conv2d: @unchecked Sendable {
     /// - Parameters:
     ///   - weight: `(out, in, kh, kw)` as in the state dict.
     ///   - bias: `(out)` or nil.
-    public init(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: ConvPadding, algorithm: ConvAlgorithm = .direct) throws {
+    package init(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: ConvPadding, algorithm: ConvAlgorithm = .direct) throws {
         precondition(weight.rank == 4, "conv weight must be 4-D, got \(weight.shape)")
         let plain = try weight.contiguous()
         outChannels = plain.shape[0]
@@ -159,13 +159,13 @@ public final class Conv2d: @unchecked Sendable {
         self.bias = try bias?.contiguous()
     }
 
-    public convenience init(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int, algorithm: ConvAlgorithm = .direct) throws {
+    package convenience init(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int, algorithm: ConvAlgorithm = .direct) throws {
         try self.init(weight: weight, bias: bias, stride: stride, padding: .symmetric(padding), algorithm: algorithm)
     }
 
     /// `activation(conv(x) + bias) + residualScale * residual`. Throws `ComputeError` when oneDNN
     /// cannot build or run the layer for this shape, or memory runs out.
-    public func callAsFunction(
+    package func callAsFunction(
         _ x: Tensor, activation: FusedActivation = .none, residual: Tensor? = nil, residualScale: Float = 1
     ) throws -> Tensor {
         var residual = residual
@@ -175,7 +175,7 @@ public final class Conv2d: @unchecked Sendable {
     /// `conv(x) + bias + residual`, written into `residual`'s storage when this is its only handle
     /// and its layout allows (saving a copy of a whole feature map); hand it over with `consume`.
     /// A residual shared with another handle is copied first, so that handle keeps its values.
-    public func accumulating(_ x: Tensor, into residual: consuming Tensor) throws -> Tensor {
+    package func accumulating(_ x: Tensor, into residual: consuming Tensor) throws -> Tensor {
         var owned: Tensor? = consume residual
         return try forward(x, activation: .none, residual: &owned, residualScale: 1)
     }
@@ -252,14 +252,14 @@ public final class Conv2d: @unchecked Sendable {
     }
 
     /// Output spatial size for an input of `height x width`.
-    public func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
+    package func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
         ((height + padding.top + padding.bottom - kernelSize.height) / stride + 1,
          (width + padding.left + padding.right - kernelSize.width) / stride + 1)
     }
 
     /// The oneDNN implementation serving an input of this shape with the given fusions (for
     /// diagnostics and the `ref:` check), e.g. `jit_wino_4x3:avx512_core in 2 x 1 channel blocks`.
-    public func implementation(forInputShape shape: [Int], activation: FusedActivation = .none, residual: Bool = false) throws -> String {
+    package func implementation(forInputShape shape: [Int], activation: FusedActivation = .none, residual: Bool = false) throws -> String {
         let layout: TensorLayout = inChannels >= Conv2d.activationBlock && algorithm != .gemm ? .channelBlocked(Conv2d.activationBlock) : .contiguous
         let plan = try plan(for: PlanKey(shape: shape, layout: layout, activation: activation, hasResidual: residual, outputBlock: Conv2d.activationBlock))
         var description = plan.implementation
@@ -269,7 +269,7 @@ public final class Conv2d: @unchecked Sendable {
     }
 
     /// Multiply-adds x 2 for one input of `height x width`.
-    public func flops(height: Int, width: Int) -> Double {
+    package func flops(height: Int, width: Int) -> Double {
         let out = outputSize(height: height, width: width)
         return 2.0 * Double(out.height * out.width * outChannels * inChannels * kernelSize.height * kernelSize.width)
     }

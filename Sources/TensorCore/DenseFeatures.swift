@@ -7,17 +7,17 @@ import CDNNL
 ///
 /// For layers that run in bfloat16 the buffer holds bfloat16: each map is converted once, when it
 /// is written, to the same values every layer reading it would otherwise convert it to itself.
-public final class DenseFeatures {
+package final class DenseFeatures {
     private let storage: TensorStorage
     private let elementType: Conv2d.ElementType
     private let height: Int
     private let width: Int
     /// Channels written so far.
-    public private(set) var channels: Int
+    package private(set) var channels: Int
 
     /// Whether a block over `x` whose layers add `growth` channels each can keep its maps this way:
     /// one image, and every map whole channel blocks (so that each sits where a map of its own would).
-    public static func supports(_ x: Tensor, growth: Int) -> Bool {
+    package static func supports(_ x: Tensor, growth: Int) -> Bool {
         x.rank == 4 && x.shape[0] == 1 && x.shape[1] % Conv2d.activationBlock == 0 && growth % Conv2d.activationBlock == 0
     }
 
@@ -25,7 +25,7 @@ public final class DenseFeatures {
     ///   - x: the block's input, the first channels.
     ///   - capacity: channels the block will have read at most (its last layer's inputs).
     ///   - bfloat16: keep the maps in bfloat16, for layers whose algorithm is `.bfloat16`.
-    public init(_ x: Tensor, capacity: Int, bfloat16: Bool) throws {
+    package init(_ x: Tensor, capacity: Int, bfloat16: Bool) throws {
         precondition(Self.supports(x, growth: Conv2d.activationBlock) && capacity >= x.shape[1], "dense features over \(x.shape), capacity \(capacity)")
         (height, width, channels) = (x.shape[2], x.shape[3], x.shape[1])
         elementType = bfloat16 && Conv2d.bfloat16Supported ? .bfloat16 : .float32
@@ -39,7 +39,7 @@ public final class DenseFeatures {
     private var base: UnsafeMutableRawPointer { UnsafeMutableRawPointer(storage.pointer) }
 
     /// Runs `conv` on every channel so far and appends its output.
-    public func append(_ conv: Conv2d, activation: FusedActivation = .none) throws {
+    package func append(_ conv: Conv2d, activation: FusedActivation = .none) throws {
         let end = channels + conv.outChannels
         precondition(end * height * width * elementType.bytes <= storage.count * 4, "dense features full: \(end) channels")
         try conv.run(source: base, inputShape: [1, channels, height, width], inputType: elementType,
@@ -48,7 +48,7 @@ public final class DenseFeatures {
     }
 
     /// `conv` on every channel so far, as a float32 map of its own (the block's last layer).
-    public func convolve(_ conv: Conv2d, activation: FusedActivation = .none) throws -> Tensor {
+    package func convolve(_ conv: Conv2d, activation: FusedActivation = .none) throws -> Tensor {
         let output = try Tensor(uninitialized: [1, conv.outChannels, height, width], layout: .channelBlocked(Conv2d.activationBlock))
         try conv.run(source: base, inputShape: [1, channels, height, width], inputType: elementType,
                  destination: UnsafeMutableRawPointer(output.data), outputType: .float32, activation: activation)

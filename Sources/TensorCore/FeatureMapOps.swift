@@ -2,13 +2,13 @@
 /// outputs keep the input's layout.
 extension Tensor {
     /// The tensor in the activation layout convolutions produce.
-    public func blocked() throws -> Tensor {
+    package func blocked() throws -> Tensor {
         rank == 4 && layout == .contiguous ? try withLayout(.channelBlocked(Conv2d.activationBlock)) : self
     }
 
     /// Nearest-neighbour upsampling by an integer factor: `out[i, j] = in[i / f, j / f]`
     /// (PyTorch `F.interpolate(scale_factor=f, mode="nearest")`).
-    public func upsampledNearest(factor: Int) throws -> Tensor {
+    package func upsampledNearest(factor: Int) throws -> Tensor {
         let input = self
         let block = channelBlock
         let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
@@ -37,7 +37,7 @@ extension Tensor {
     /// `pixel_unshuffle`): `(n, c, h, w)` -> `(n, c*f*f, h/f, w/f)` with
     /// `out[c*f*f + dy*f + dx, i, j] = in[c, i*f + dy, j*f + dx]` (colour-major channel order).
     /// Needs `h` and `w` divisible by `f`; the output is contiguous.
-    public func pixelUnshuffled(factor: Int) throws -> Tensor {
+    package func pixelUnshuffled(factor: Int) throws -> Tensor {
         precondition(rank == 4 && factor > 0, "pixel unshuffle expects a 4-D tensor, got \(shape)")
         let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
         precondition(h % factor == 0 && w % factor == 0, "pixel unshuffle by \(factor) needs divisible sides, got \(shape)")
@@ -62,7 +62,7 @@ extension Tensor {
 
     /// Concatenation along channels (`torch.cat(dim=1)`). With channel counts that are multiples of the
     /// block this is a copy of whole blocks.
-    public static func concatenateChannels(_ parts: [Tensor]) throws -> Tensor {
+    package static func concatenateChannels(_ parts: [Tensor]) throws -> Tensor {
         if parts.allSatisfy({ $0.layout == .contiguous }) { return try concatenatePlain(parts) }
         let block = Conv2d.activationBlock
         let inputs = try parts.map { try $0.blocked() }
@@ -105,7 +105,7 @@ extension Tensor {
     }
 
     /// A copy of rows `range` of every plane (`x[:, :, range, :]`), in the same layout.
-    public func rows(_ range: Range<Int>) throws -> Tensor {
+    package func rows(_ range: Range<Int>) throws -> Tensor {
         precondition(rank == 4 && range.lowerBound >= 0 && range.upperBound <= shape[2], "rows \(range) of \(shape)")
         let block = channelBlock
         let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
@@ -120,7 +120,7 @@ extension Tensor {
 
     /// Concatenation along rows (`torch.cat(dim=2)`) of maps with equal batch, channels and width;
     /// the output is contiguous.
-    public static func concatenateRows(_ parts: [Tensor]) throws -> Tensor {
+    package static func concatenateRows(_ parts: [Tensor]) throws -> Tensor {
         let plain = try parts.map { try $0.contiguous() }
         let (n, c, w) = (plain[0].shape[0], plain[0].shape[1], plain[0].shape[3])
         precondition(plain.allSatisfy { $0.shape[0] == n && $0.shape[1] == c && $0.shape[3] == w }, "row concat shapes \(parts.map(\.shape))")
@@ -138,7 +138,7 @@ extension Tensor {
     }
 
     /// Element-wise `self + other` (same shape; layouts are matched to `self`).
-    public static func + (lhs: Tensor, rhs: Tensor) throws -> Tensor {
+    package static func + (lhs: Tensor, rhs: Tensor) throws -> Tensor {
         precondition(lhs.shape == rhs.shape, "adding \(lhs.shape) and \(rhs.shape)")
         let other = try rhs.withLayout(lhs.layout)
         let out = try Tensor(uninitialized: lhs.shape, layout: lhs.layout)
@@ -151,7 +151,7 @@ extension Tensor {
 
     /// Multiplies every element by `factor`: in place when this handle is the only one to its
     /// storage, else on a copy first (other handles keep their values).
-    public mutating func scale(by factor: Float) throws {
+    package mutating func scale(by factor: Float) throws {
         if factor == 1 { return }
         try makeUnique()
         let count = Tensor.storageCount(shape: shape, layout: layout)
@@ -162,7 +162,7 @@ extension Tensor {
     }
 
     /// A new tensor holding `factor * self`.
-    public func scaled(by factor: Float) throws -> Tensor {
+    package func scaled(by factor: Float) throws -> Tensor {
         var out = self
         try out.scale(by: factor)
         return out

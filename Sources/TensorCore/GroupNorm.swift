@@ -5,13 +5,13 @@
 /// around the group mean), so the result is at least as close to exact arithmetic as PyTorch's.
 /// Normalisation is `(x - mean) * a[c] + b[c]`, subtracting first so that maps with a large common
 /// offset keep their precision.
-public struct GroupNorm: Sendable {
-    public let groups: Int
-    public let epsilon: Double
-    public let weight: Tensor
-    public let bias: Tensor
+package struct GroupNorm: Sendable {
+    package let groups: Int
+    package let epsilon: Double
+    package let weight: Tensor
+    package let bias: Tensor
 
-    public init(groups: Int, epsilon: Double, weight: Tensor, bias: Tensor) throws {
+    package init(groups: Int, epsilon: Double, weight: Tensor, bias: Tensor) throws {
         precondition(weight.shape == bias.shape && weight.rank == 1, "group norm parameters \(weight.shape) / \(bias.shape)")
         precondition(weight.shape[0] % groups == 0, "\(weight.shape[0]) channels do not split into \(groups) groups")
         self.groups = groups
@@ -20,10 +20,10 @@ public struct GroupNorm: Sendable {
         self.bias = try bias.contiguous()
     }
 
-    public var channels: Int { weight.shape[0] }
+    package var channels: Int { weight.shape[0] }
 
     /// Normalises `x`, then applies `activation` (VQGAN follows most norms with swish).
-    public func callAsFunction(_ x: Tensor, activation: Activation? = nil) throws -> Tensor {
+    package func callAsFunction(_ x: Tensor, activation: Activation? = nil) throws -> Tensor {
         var output = try Tensor(uninitialized: x.shape, layout: x.layout)
         normalize(x, writingInto: output)
         if let activation { try output.apply(activation) }
@@ -32,7 +32,7 @@ public struct GroupNorm: Sendable {
 
     /// The same, written over `x` when this is its only handle (saving a whole feature map at the
     /// peak of a large layer; hand it over with `consume`), else into a new map.
-    public func normalize(_ x: inout Tensor, activation: Activation? = nil) throws {
+    package func normalize(_ x: inout Tensor, activation: Activation? = nil) throws {
         guard x.isUniquelyReferenced() else {
             x = try self(x, activation: activation)
             return

@@ -4,10 +4,10 @@ import CDNNL
 ///
 /// They run in oneDNN's GEMM, on the same OpenMP threads as the convolutions: a second thread pool
 /// (OpenBLAS's) spinning beside oneDNN's halved convolution speed on two cores.
-public enum Matmul {
+package enum Matmul {
     /// `C = alpha * op(A) * op(B) + beta * C`, all row-major. `op` transposes when the flag is set.
     /// Shapes: op(A) is m x k, op(B) is k x n, C is m x n.
-    public static func gemm(
+    package static func gemm(
         _ a: UnsafePointer<Float>, transposeA: Bool = false,
         _ b: UnsafePointer<Float>, transposeB: Bool = false,
         _ c: UnsafeMutablePointer<Float>,

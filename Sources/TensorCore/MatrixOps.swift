@@ -1,22 +1,22 @@
 import Foundation
 
 /// Fully connected layer (PyTorch `nn.Linear`): `y = x W^T + b` over the last dimension.
-public struct Linear: Sendable {
-    public let weight: Tensor  // (out, in)
-    public let bias: Tensor?
+package struct Linear: Sendable {
+    package let weight: Tensor  // (out, in)
+    package let bias: Tensor?
 
-    public init(weight: Tensor, bias: Tensor?) throws {
+    package init(weight: Tensor, bias: Tensor?) throws {
         precondition(weight.rank == 2, "linear weight must be 2-D, got \(weight.shape)")
         if let bias { precondition(bias.shape == [weight.shape[0]], "linear bias \(bias.shape) for weight \(weight.shape)") }
         self.weight = try weight.contiguous()
         self.bias = try bias?.contiguous()
     }
 
-    public var inFeatures: Int { weight.shape[1] }
-    public var outFeatures: Int { weight.shape[0] }
+    package var inFeatures: Int { weight.shape[1] }
+    package var outFeatures: Int { weight.shape[0] }
 
     /// `x`: contiguous `(..., in)`; returns `(..., out)`.
-    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+    package func callAsFunction(_ x: Tensor) throws -> Tensor {
         let input = try x.contiguous()
         precondition(input.shape.last == inFeatures, "linear expects \(inFeatures) features, got \(x.shape)")
         let rows = input.elementCount / inFeatures
@@ -31,19 +31,19 @@ public struct Linear: Sendable {
 }
 
 /// Layer normalisation over the last dimension (PyTorch `nn.LayerNorm`), statistics in float64.
-public struct LayerNorm: Sendable {
-    public let weight: Tensor
-    public let bias: Tensor
-    public let epsilon: Double
+package struct LayerNorm: Sendable {
+    package let weight: Tensor
+    package let bias: Tensor
+    package let epsilon: Double
 
-    public init(weight: Tensor, bias: Tensor, epsilon: Double = 1e-5) throws {
+    package init(weight: Tensor, bias: Tensor, epsilon: Double = 1e-5) throws {
         precondition(weight.shape == bias.shape && weight.rank == 1, "layer norm parameters \(weight.shape) / \(bias.shape)")
         self.weight = try weight.contiguous()
         self.bias = try bias.contiguous()
         self.epsilon = epsilon
     }
 
-    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+    package func callAsFunction(_ x: Tensor) throws -> Tensor {
         let input = try x.contiguous()
         let width = weight.shape[0]
         precondition(input.shape.last == width, "layer norm over \(width) got \(x.shape)")
@@ -68,7 +68,7 @@ public struct LayerNorm: Sendable {
 extension Tensor {
     /// Softmax over the last dimension, with float64 sums: in place when this handle is the only
     /// one to its storage, else on a copy first.
-    public mutating func applySoftmaxLastDimension() throws {
+    package mutating func applySoftmaxLastDimension() throws {
         precondition(layout == .contiguous)
         try makeUnique()
         let data = self.data
@@ -90,7 +90,7 @@ extension Tensor {
     }
 
     /// The transpose of a contiguous 2-D tensor.
-    public func transposed2D() throws -> Tensor {
+    package func transposed2D() throws -> Tensor {
         precondition(rank == 2 && layout == .contiguous)
         let (r, c) = (shape[0], shape[1])
         let out = try Tensor(uninitialized: [c, r])

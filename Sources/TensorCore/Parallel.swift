@@ -10,7 +10,7 @@ import Foundation
 /// The work goes to oneDNN's OpenMP threads when the process has them: after each oneDNN primitive
 /// those threads spin for a while waiting for the next parallel region, so work handed to any other
 /// pool (Dispatch's) competed with a spinning thread on every core (~9 % of a pipeline run).
-public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
+package func parallelFor(_ count: Int, _ body: (Int) -> Void) {
     if count <= 1 {
         if count == 1 { body(0) }
         return
@@ -79,7 +79,7 @@ private struct OpenMP: @unchecked Sendable {
 
 /// Runs `body` over `0..<count` split into contiguous ranges of `chunk` elements, on all cores: the
 /// shape of every element-wise loop over a tensor's storage.
-public func parallelForChunks(_ count: Int, chunk: Int = 1 << 16, _ body: (Range<Int>) -> Void) {
+package func parallelForChunks(_ count: Int, chunk: Int = 1 << 16, _ body: (Range<Int>) -> Void) {
     parallelFor((count + chunk - 1) / chunk) { i in body(i * chunk..<min(count, (i + 1) * chunk)) }
 }
 
@@ -91,9 +91,9 @@ struct UncheckedSendable<Value>: @unchecked Sendable {
 }
 
 /// A buffer's base pointer handed to `parallelFor` workers that write disjoint parts of it.
-public struct SharedPointer<Element>: @unchecked Sendable {
-    public let pointer: UnsafeMutablePointer<Element>
-    public init(_ pointer: UnsafeMutablePointer<Element>) { self.pointer = pointer }
+package struct SharedPointer<Element>: @unchecked Sendable {
+    package let pointer: UnsafeMutablePointer<Element>
+    package init(_ pointer: UnsafeMutablePointer<Element>) { self.pointer = pointer }
     /// For buffers only read by the workers.
-    public init(reading pointer: UnsafePointer<Element>) { self.pointer = UnsafeMutablePointer(mutating: pointer) }
+    package init(reading pointer: UnsafePointer<Element>) { self.pointer = UnsafeMutablePointer(mutating: pointer) }
 }

@@ -3,7 +3,7 @@ extension Tensor {
     /// Max pooling (`nn.MaxPool2d(kernel, stride, padding)`, `ceil_mode=False`, dilation 1): padded
     /// positions never win (they count as -infinity), so every window holds at least one input value
     /// whenever `padding < kernel`, as PyTorch requires.
-    public func maxPooled(kernel: Int, stride: Int, padding: Int) throws -> Tensor {
+    package func maxPooled(kernel: Int, stride: Int, padding: Int) throws -> Tensor {
         precondition(rank == 4 && kernel > 0 && stride > 0 && padding >= 0 && 2 * padding <= kernel,
                      "max pool kernel \(kernel) stride \(stride) padding \(padding) on \(shape)")
         let input = self

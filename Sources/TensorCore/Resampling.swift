@@ -5,7 +5,7 @@ extension Tensor {
     /// (`F.interpolate(x, size=..., mode="nearest")`): `src = min(floor(dst * (in / out)), in - 1)`,
     /// the scale and product in float32 as PyTorch computes them. Sizes need not be multiples
     /// (RetinaFace's FPN resizes 27 -> 53 and 53 -> 105).
-    public func resizedNearest(height oh: Int, width ow: Int) throws -> Tensor {
+    package func resizedNearest(height oh: Int, width ow: Int) throws -> Tensor {
         precondition(rank == 4 && oh > 0 && ow > 0, "nearest resize of \(shape) to \(oh)x\(ow)")
         let input = self
         let block = channelBlock
@@ -31,7 +31,7 @@ extension Tensor {
     }
 
     /// Source index of every output index under the legacy nearest rule (PyTorch `nearest_idx`).
-    public static func legacyNearestIndices(input: Int, output: Int) -> [Int] {
+    package static func legacyNearestIndices(input: Int, output: Int) -> [Int] {
         if input == output { return Array(0..<output) }
         if output == 2 * input { return (0..<output).map { $0 >> 1 } }
         let scale = Float(input) / Float(output)

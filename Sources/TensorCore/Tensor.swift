@@ -2,7 +2,7 @@ import CDNNL
 import Foundation
 
 /// How a tensor's elements are laid out in memory.
-public enum TensorLayout: Hashable, Sendable {
+package enum TensorLayout: Hashable, Sendable {
     /// Plain row-major order (NCHW for 4-D tensors). Every tensor read from a file is contiguous.
     case contiguous
     /// oneDNN's `nChw{B}c` for 4-D tensors: channels in blocks of `B` (the last block zero-padded),
@@ -20,14 +20,14 @@ public enum TensorLayout: Hashable, Sendable {
 /// it is for filling a tensor its caller has just made.
 ///
 /// Every operation that allocates throws `ComputeError.outOfMemory` instead of ending the process.
-public struct Tensor: @unchecked Sendable {
-    public let shape: [Int]
-    public let layout: TensorLayout
-    public private(set) var storage: TensorStorage
+package struct Tensor: @unchecked Sendable {
+    package let shape: [Int]
+    package let layout: TensorLayout
+    package private(set) var storage: TensorStorage
 
     /// Whether this handle is the only one to its storage, so that writing over it (say, a norm in
     /// place on a map a block was handed with `consume`) cannot change anybody else's tensor.
-    public mutating func isUniquelyReferenced() -> Bool {
+    package mutating func isUniquelyReferenced() -> Bool {
         isKnownUniquelyReferenced(&storage)
     }
 
@@ -37,7 +37,7 @@ public struct Tensor: @unchecked Sendable {
     }
 
     /// A zero-filled tensor.
-    public init(zeros shape: [Int], layout: TensorLayout = .contiguous) throws(ComputeError) {
+    package init(zeros shape: [Int], layout: TensorLayout = .contiguous) throws(ComputeError) {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
         self.shape = shape
         self.layout = layout
@@ -45,21 +45,21 @@ public struct Tensor: @unchecked Sendable {
     }
 
     /// A tensor whose storage the caller will overwrite completely (padding included); skips zeroing.
-    public init(uninitialized shape: [Int], layout: TensorLayout = .contiguous) throws(ComputeError) {
+    package init(uninitialized shape: [Int], layout: TensorLayout = .contiguous) throws(ComputeError) {
         self.shape = shape
         self.layout = layout
         self.storage = try TensorStorage(count: Tensor.storageCount(shape: shape, layout: layout), zeroed: false, for: "tensor \(shape)")
     }
 
     /// A contiguous tensor holding `values` in row-major order.
-    public init(shape: [Int], values: [Float]) throws(ComputeError) {
+    package init(shape: [Int], values: [Float]) throws(ComputeError) {
         try self.init(uninitialized: shape)
         precondition(values.count == elementCount, "\(values.count) values for shape \(shape)")
         values.withUnsafeBufferPointer { storage.pointer.update(from: $0.baseAddress!, count: values.count) }
     }
 
     /// Wraps existing storage; `storage` must be large enough for `shape` in `layout`.
-    public init(shape: [Int], layout: TensorLayout = .contiguous, storage: TensorStorage) {
+    package init(shape: [Int], layout: TensorLayout = .contiguous, storage: TensorStorage) {
         precondition(storage.count >= Tensor.storageCount(shape: shape, layout: layout))
         self.shape = shape
         self.layout = layout
@@ -67,22 +67,22 @@ public struct Tensor: @unchecked Sendable {
     }
 
     /// Number of logical elements.
-    public var elementCount: Int { shape.reduce(1, *) }
+    package var elementCount: Int { shape.reduce(1, *) }
 
-    public var rank: Int { shape.count }
+    package var rank: Int { shape.count }
 
     /// Channels per block in memory: the block size of a channel-blocked layout, 1 for contiguous
     /// NCHW (each channel a plane). Feature-map kernels treat both layouts through this number.
-    public var channelBlock: Int {
+    package var channelBlock: Int {
         if case .channelBlocked(let block) = layout { return block }
         return 1
     }
 
     /// Raw pointer to the first stored element.
-    public var data: UnsafeMutablePointer<Float> { storage.pointer }
+    package var data: UnsafeMutablePointer<Float> { storage.pointer }
 
     /// Number of floats the storage must hold for `shape` in `layout` (including block padding).
-    public static func storageCount(shape: [Int], layout: TensorLayout) -> Int {
+    package static func storageCount(shape: [Int], layout: TensorLayout) -> Int {
         switch layout {
         case .contiguous:
             return shape.reduce(1, *)
@@ -94,7 +94,7 @@ public struct Tensor: @unchecked Sendable {
     }
 
     /// The same elements in plain row-major order (shares storage when already contiguous).
-    public func contiguous() throws -> Tensor {
+    package func contiguous() throws -> Tensor {
         guard case .channelBlocked(let block) = layout else { return self }
         let out = try Tensor(uninitialized: shape)
         let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
@@ -111,7 +111,7 @@ public struct Tensor: @unchecked Sendable {
     }
 
     /// The same elements in `nChw{block}c`, with zero padding in the last channel block.
-    public func channelBlocked(_ block: Int) throws -> Tensor {
+    package func channelBlocked(_ block: Int) throws -> Tensor {
         if layout == .channelBlocked(block) { return self }
         let source = try contiguous()
         let out = try Tensor(zeros: shape, layout: .channelBlocked(block))
@@ -129,7 +129,7 @@ public struct Tensor: @unchecked Sendable {
     }
 
     /// The elements in row-major order (a Swift array: read out at the edges, no tensor made).
-    public func toArray() -> [Float] {
+    package func toArray() -> [Float] {
         guard case .channelBlocked(let block) = layout else {
             return Array(UnsafeBufferPointer(start: data, count: elementCount))
         }
@@ -149,14 +149,14 @@ public struct Tensor: @unchecked Sendable {
     }
 
     /// A view with another shape of the same element count; contiguous tensors only.
-    public func reshaped(_ newShape: [Int]) -> Tensor {
+    package func reshaped(_ newShape: [Int]) -> Tensor {
         precondition(layout == .contiguous, "reshape needs a contiguous tensor")
         precondition(newShape.reduce(1, *) == elementCount, "cannot reshape \(shape) to \(newShape)")
         return Tensor(shape: newShape, layout: .contiguous, storage: storage)
     }
 
     /// An independent copy.
-    public func copy() throws(ComputeError) -> Tensor {
+    package func copy() throws(ComputeError) -> Tensor {
         let out = try Tensor(uninitialized: shape, layout: layout)
         out.data.update(from: data, count: Tensor.storageCount(shape: shape, layout: layout))
         return out
@@ -164,9 +164,9 @@ public struct Tensor: @unchecked Sendable {
 }
 
 /// 64-byte aligned float buffer owned by one or more `Tensor` handles.
-public final class TensorStorage: @unchecked Sendable {
-    public let pointer: UnsafeMutablePointer<Float>
-    public let count: Int
+package final class TensorStorage: @unchecked Sendable {
+    package let pointer: UnsafeMutablePointer<Float>
+    package let count: Int
     /// Bytes mapped with `mmap` (large buffers), 0 for `aligned_alloc`.
     private let mappedBytes: Int
 
@@ -183,7 +183,7 @@ public final class TensorStorage: @unchecked Sendable {
 
     /// Storage for `count` floats, zero-filled unless the caller overwrites it all; throws
     /// `ComputeError.outOfMemory` naming `purpose` when the system has no room for it.
-    public init(count: Int, zeroed: Bool = true, for purpose: @autoclosure () -> String = "a tensor") throws(ComputeError) {
+    package init(count: Int, zeroed: Bool = true, for purpose: @autoclosure () -> String = "a tensor") throws(ComputeError) {
         _ = Self.fixedMallocThreshold
         self.count = count
         let bytes = max(64, (count * MemoryLayout<Float>.stride + 63) / 64 * 64)
@@ -208,7 +208,7 @@ public final class TensorStorage: @unchecked Sendable {
 
     /// Returns the large buffers freed so far, kept for reuse, to the system: for the end of a
     /// request, so that a process at rest holds only what it uses.
-    public static func releaseCachedBuffers() {
+    package static func releaseCachedBuffers() {
         MappedBufferCache.shared.release()
     }
 }

@@ -2,14 +2,14 @@ import TensorCore
 
 /// Element-wise comparison of two float arrays: the maximum and mean absolute difference, and
 /// whether every element satisfies `|a - b| <= absolute + relative * |b|`.
-public struct Closeness: CustomStringConvertible, Sendable {
-    public let maxAbs: Double
-    public let meanAbs: Double
-    public let worstIndex: Int
-    public let violations: Int
-    public let count: Int
+package struct Closeness: CustomStringConvertible, Sendable {
+    package let maxAbs: Double
+    package let meanAbs: Double
+    package let worstIndex: Int
+    package let violations: Int
+    package let count: Int
 
-    public init(_ actual: [Float], _ expected: [Float], absolute: Double, relative: Double = 0) {
+    package init(_ actual: [Float], _ expected: [Float], absolute: Double, relative: Double = 0) {
         precondition(actual.count == expected.count, "comparing \(actual.count) with \(expected.count) values")
         var maxAbs = 0.0, sum = 0.0, worst = 0, violations = 0
         for i in 0..<actual.count {
@@ -26,20 +26,20 @@ public struct Closeness: CustomStringConvertible, Sendable {
         self.count = actual.count
     }
 
-    public init(_ actual: Tensor, _ expected: Tensor, absolute: Double, relative: Double = 0) {
+    package init(_ actual: Tensor, _ expected: Tensor, absolute: Double, relative: Double = 0) {
         precondition(actual.shape == expected.shape, "shape \(actual.shape) vs \(expected.shape)")
         self.init(actual.toArray(), expected.toArray(), absolute: absolute, relative: relative)
     }
 
     /// True when every element is within the absolute + relative bound.
-    public var isClose: Bool { violations == 0 }
+    package var isClose: Bool { violations == 0 }
 
     /// True when within both a max-abs and a mean-abs bound, the form the fixture READMEs state.
-    public func within(maxAbs maxBound: Double, meanAbs meanBound: Double) -> Bool {
+    package func within(maxAbs maxBound: Double, meanAbs meanBound: Double) -> Bool {
         maxAbs <= maxBound && meanAbs <= meanBound
     }
 
-    public var description: String {
+    package var description: String {
         "max abs \(maxAbs) at \(worstIndex), mean abs \(meanAbs), \(violations)/\(count) outside tolerance"
     }
 }

@@ -4,7 +4,7 @@ import TensorCore
 /// Compares a tensor with a fixture `.npy` under the max-abs and mean-abs bounds the fixture READMEs
 /// state, records an issue when either is exceeded, and prints the margins so every run shows how
 /// close each stage is to its tolerance.
-public func expectMatchesFixture(
+package func expectMatchesFixture(
     _ actual: Tensor, _ fixture: String, maxAbs: Double, meanAbs: Double,
     sourceLocation: SourceLocation = #_sourceLocation
 ) throws {

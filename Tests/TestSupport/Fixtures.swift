@@ -2,8 +2,8 @@ import Foundation
 
 /// Locates the shared reference fixtures: `$FACERESTORE_FIXTURES`, else `../shared/fixtures`
 /// relative to the package root.
-public enum Fixtures {
-    public static let root: URL = {
+package enum Fixtures {
+    package static let root: URL = {
         if let path = ProcessInfo.processInfo.environment["FACERESTORE_FIXTURES"], !path.isEmpty {
             return URL(fileURLWithPath: path)
         }
@@ -14,19 +14,19 @@ public enum Fixtures {
     }()
 
     /// True when running in CI, where a missing fixture is a failure rather than a skip.
-    public static var isCI: Bool {
+    package static var isCI: Bool {
         let value = ProcessInfo.processInfo.environment["CI"]?.lowercased() ?? ""
         return !value.isEmpty && value != "0" && value != "false"
     }
 
     /// The URL of a fixture file, e.g. `url("codeformer/input.npy")`.
-    public static func url(_ relativePath: String) -> URL {
+    package static func url(_ relativePath: String) -> URL {
         root.appendingPathComponent(relativePath)
     }
 
     /// Whether a fixture exists. Tests use this in `.enabled(if:)` traits; under CI it is always
     /// true so that a missing file fails the test instead of skipping it.
-    public static func available(_ relativePath: String) -> Bool {
+    package static func available(_ relativePath: String) -> Bool {
         isCI || FileManager.default.fileExists(atPath: url(relativePath).path)
     }
 }

@@ -2,21 +2,21 @@ import Foundation
 import TensorCore
 
 /// A `.npy` array (format 1.0/2.0, little-endian float32 or int32, C order), as the fixtures store them.
-public struct NumpyArray {
-    public enum DType: Sendable { case float32, int32 }
-    public enum Failure: Error, CustomStringConvertible {
+package struct NumpyArray {
+    package enum DType: Sendable { case float32, int32 }
+    package enum Failure: Error, CustomStringConvertible {
         case malformed(String, reason: String)
-        public var description: String {
+        package var description: String {
             switch self { case .malformed(let file, let reason): "\(file): not a supported .npy file: \(reason)" }
         }
     }
 
-    public let shape: [Int]
-    public let dtype: DType
-    public let floats: [Float]
-    public let ints: [Int32]
+    package let shape: [Int]
+    package let dtype: DType
+    package let floats: [Float]
+    package let ints: [Int32]
 
-    public init(contentsOf url: URL) throws {
+    package init(contentsOf url: URL) throws {
         let bytes = try Data(contentsOf: url)
         let name = url.lastPathComponent
         guard bytes.count > 10, bytes.prefix(6) == Data([0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]) else {
@@ -63,10 +63,10 @@ public struct NumpyArray {
     }
 
     /// Loads a fixture `.npy` by its path under the fixtures root.
-    public init(fixture relativePath: String) throws {
+    package init(fixture relativePath: String) throws {
         try self.init(contentsOf: Fixtures.url(relativePath))
     }
 
     /// The float data as a contiguous tensor.
-    public var tensor: Tensor { get throws { try Tensor(shape: shape, values: floats) } }
+    package var tensor: Tensor { get throws { try Tensor(shape: shape, values: floats) } }
 }

@@ -7,13 +7,13 @@ import Glibc
 /// installs the `postgresql` package), its own data folder under the temporary folder, a free
 /// loopback port, no fsync; stopped and removed by `stop()`. Run as root (as CI does), the server
 /// runs as the `postgres` user, since PostgreSQL refuses to run as root.
-public final class PostgresServer: @unchecked Sendable {
-    public enum Failure: Error, CustomStringConvertible {
+package final class PostgresServer: @unchecked Sendable {
+    package enum Failure: Error, CustomStringConvertible {
         case notInstalled
         case command(String, output: String)
         case notStarted(String)
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .notInstalled: "PostgreSQL is not installed (/usr/lib/postgresql/*/bin); run scripts/setup.sh --packages-only --test-tools"
             case .command(let command, let output): "\(command) failed: \(output)"
@@ -22,17 +22,17 @@ public final class PostgresServer: @unchecked Sendable {
         }
     }
 
-    public let port: Int
-    public let folder: URL
+    package let port: Int
+    package let folder: URL
     private let binaries: URL
     private var server: Process?
     private let lock = NSLock()
 
     /// Whether the binaries are there (tests skip outside CI without them, and fail in CI).
-    public static var isInstalled: Bool { binariesFolder() != nil }
+    package static var isInstalled: Bool { binariesFolder() != nil }
 
     /// Creates the data folder and starts the server.
-    public init() throws {
+    package init() throws {
         guard let binaries = Self.binariesFolder() else { throw Failure.notInstalled }
         self.binaries = binaries
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("facerestore-pg-\(UUID().uuidString.prefix(8))")
@@ -50,20 +50,20 @@ public final class PostgresServer: @unchecked Sendable {
     private var data: URL { folder.appendingPathComponent("data") }
 
     /// `postgres://facerestore@127.0.0.1:<port>/<database>?sslmode=disable`, created first.
-    public func createDatabase(_ name: String = "t\(UUID().uuidString.prefix(8).lowercased())") throws -> String {
+    package func createDatabase(_ name: String = "t\(UUID().uuidString.prefix(8).lowercased())") throws -> String {
         try Self.run(binaries.appendingPathComponent("psql").path,
                      ["-h", "127.0.0.1", "-p", String(port), "-U", "facerestore", "-d", "postgres", "-q", "-c", "CREATE DATABASE \(name)"])
         return "postgres://facerestore@127.0.0.1:\(port)/\(name)?sslmode=disable"
     }
 
     /// Runs `sql` in `database` through psql and returns its unaligned output.
-    public func psql(_ database: String, _ sql: String) throws -> String {
+    package func psql(_ database: String, _ sql: String) throws -> String {
         try Self.run(binaries.appendingPathComponent("psql").path,
                      ["-h", "127.0.0.1", "-p", String(port), "-U", "facerestore", "-d", database, "-At", "-c", sql])
     }
 
     /// Starts the server (again, after `kill`); returns once it takes connections.
-    public func start() throws {
+    package func start() throws {
         let command = asServerUser(binaries.appendingPathComponent("postgres").path, [
             "-D", data.path, "-p", String(port), "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=\(folder.path)",
             "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=300",
@@ -92,7 +92,7 @@ public final class PostgresServer: @unchecked Sendable {
     }
 
     /// Stops the server at once (fast shutdown: clients are disconnected), keeping its data.
-    public func kill() {
+    package func kill() {
         guard let process = lock.withLock({ server }) else { return }
         if process.isRunning {
             Glibc.kill(process.processIdentifier, SIGINT)
@@ -102,7 +102,7 @@ public final class PostgresServer: @unchecked Sendable {
     }
 
     /// Stops the server and removes its data folder.
-    public func stop() {
+    package func stop() {
         kill()
         try? FileManager.default.removeItem(at: folder)
     }
@@ -153,7 +153,7 @@ public final class PostgresServer: @unchecked Sendable {
     }
 
     /// A port nothing listens on now (the kernel's pick for port 0).
-    public static func freePort() -> Int {
+    package static func freePort() -> Int {
         let socketDescriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(socketDescriptor) }
         var address = sockaddr_in()

@@ -7,40 +7,40 @@ import TensorCore
 /// controllable feature fusion from the encoder weighted by the fidelity `w`.
 ///
 /// Every hyperparameter but the head count is read from tensor shapes; see `CodeFormerConfiguration`.
-public final class CodeFormer: @unchecked Sendable {
-    public let configuration: CodeFormerConfiguration
-    public let positionEmbedding: Tensor
-    public let encoder: VQGANStack
-    public let codebook: Tensor
-    public let generator: VQGANStack
-    public let featureEmbedding: Linear
-    public let transformerLayers: [TransformerSALayer]
-    public let predictionNorm: LayerNorm
-    public let predictionHead: Linear
+package final class CodeFormer: @unchecked Sendable {
+    package let configuration: CodeFormerConfiguration
+    package let positionEmbedding: Tensor
+    package let encoder: VQGANStack
+    package let codebook: Tensor
+    package let generator: VQGANStack
+    package let featureEmbedding: Linear
+    package let transformerLayers: [TransformerSALayer]
+    package let predictionNorm: LayerNorm
+    package let predictionHead: Linear
     /// Keyed by spatial size ("32", "64", ...).
-    public let fuseBlocks: [String: FuseSFTBlock]
+    package let fuseBlocks: [String: FuseSFTBlock]
 
     /// Encoder block index -> feature size it taps; generator block index -> size it fuses.
     let encoderTaps: [Int: String]
     let generatorFusions: [Int: String]
 
     /// What one forward pass produced, including the intermediate tensors the parity tests compare.
-    public struct Output {
+    package struct Output {
         /// `(1, 3, 512, 512)`, RGB in about [-1, 1], not clamped.
-        public let image: Tensor
+        package let image: Tensor
         /// `(1, 256, codebookSize)`: position-major logits.
-        public let logits: Tensor
+        package let logits: Tensor
         /// `(1, 256, 16, 16)`: encoder output before quantisation.
-        public let lqFeature: Tensor
+        package let lqFeature: Tensor
         /// Code index per latent position.
-        public let indices: [Int]
+        package let indices: [Int]
         /// `(1, 256, 16, 16)`: the generator input (codebook rows, after adain when requested).
-        public let quantizedFeature: Tensor
+        package let quantizedFeature: Tensor
         /// Encoder skip features by size.
-        public let encoderFeatures: [String: Tensor]
+        package let encoderFeatures: [String: Tensor]
     }
 
-    public init(_ store: ParameterStore, heads: Int = CodeFormerConfiguration.defaultHeads, precision: ComputePrecision = .float32) throws {
+    package init(_ store: ParameterStore, heads: Int = CodeFormerConfiguration.defaultHeads, precision: ComputePrecision = .float32) throws {
         let p = store.scope("")
         positionEmbedding = try p.tensor("position_emb")
         guard positionEmbedding.rank == 2 else {
@@ -109,7 +109,7 @@ public final class CodeFormer: @unchecked Sendable {
     ///   - input: `(1, 3, 512, 512)` RGB scaled to [-1, 1].
     ///   - w: fidelity weight in [0, 1]; 0 skips the fusion entirely, as upstream.
     ///   - adain: match the codebook features' channel statistics to the encoder's (the demo passes true).
-    public func callAsFunction(_ input: Tensor, w: Float, adain: Bool = true) throws -> Output {
+    package func callAsFunction(_ input: Tensor, w: Float, adain: Bool = true) throws -> Output {
         let size = CodeFormerConfiguration.imageSize
         precondition(input.shape == [1, 3, size, size], "CodeFormer takes (1, 3, \(size), \(size)), got \(input.shape)")
         var x = input

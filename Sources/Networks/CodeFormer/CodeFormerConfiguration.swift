@@ -3,21 +3,21 @@ import Foundation
 /// CodeFormer's hyperparameters as found in a checkpoint. All but the head count follow from tensor
 /// shapes; the head count comes from a sidecar JSON (`"n_head"`) next to the checkpoint, else the
 /// official value 8.
-public struct CodeFormerConfiguration: Sendable, Equatable {
-    public static let defaultHeads = 8
+package struct CodeFormerConfiguration: Sendable, Equatable {
+    package static let defaultHeads = 8
     /// The reference hard-codes a 512x512 input.
-    public static let imageSize = 512
+    package static let imageSize = 512
 
-    public var embedDim: Int
-    public var heads: Int
-    public var layers: Int
-    public var codebookSize: Int
-    public var codeDim: Int
-    public var connectList: [String]
-    public var latentSide: Int
+    package var embedDim: Int
+    package var heads: Int
+    package var layers: Int
+    package var codebookSize: Int
+    package var codeDim: Int
+    package var connectList: [String]
+    package var latentSide: Int
 
     /// The head count from `<checkpoint>.json`, `<stem>.json` or `<stem>.config.json`, if one exists.
-    public static func sidecarHeads(for checkpoint: URL) -> Int? {
+    package static func sidecarHeads(for checkpoint: URL) -> Int? {
         let stem = checkpoint.deletingPathExtension()
         let candidates = [
             checkpoint.appendingPathExtension("json"),

@@ -3,12 +3,12 @@ import TensorCore
 /// Controllable feature transformation (`Fuse_sft_block` in `codeformer_arch.py`): from the encoder
 /// feature and the decoder feature it predicts a scale and shift, and returns
 /// `dec + w * (dec * scale + shift)`.
-public struct FuseSFTBlock {
-    public let encodeEnc: ResBlock
-    public let scale: (Conv2d, Conv2d)
-    public let shift: (Conv2d, Conv2d)
+package struct FuseSFTBlock {
+    package let encodeEnc: ResBlock
+    package let scale: (Conv2d, Conv2d)
+    package let shift: (Conv2d, Conv2d)
 
-    public init(_ p: ParameterScope, algorithm: ConvAlgorithm = .direct) throws {
+    package init(_ p: ParameterScope, algorithm: ConvAlgorithm = .direct) throws {
         encodeEnc = try ResBlock(p.scope("encode_enc."), algorithm: algorithm)
         let channels = encodeEnc.outChannels
         func branch(_ name: String) throws -> (Conv2d, Conv2d) {
@@ -19,7 +19,7 @@ public struct FuseSFTBlock {
         shift = try branch("shift")
     }
 
-    public func callAsFunction(encoder: Tensor, decoder: Tensor, w: Float) throws -> Tensor {
+    package func callAsFunction(encoder: Tensor, decoder: Tensor, w: Float) throws -> Tensor {
         let e = try encodeEnc(Tensor.concatenateChannels([encoder, decoder]))
         let s = try scale.1(scale.0(e, activation: .leakyReLU(0.2)))
         let t = try shift.1(shift.0(e, activation: .leakyReLU(0.2)))

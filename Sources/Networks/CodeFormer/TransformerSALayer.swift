@@ -2,14 +2,14 @@ import TensorCore
 
 /// One pre-norm transformer layer of CodeFormer (`TransformerSALayer` in `codeformer_arch.py`):
 /// `t += MHA(q = k = norm1(t) + pos, v = norm1(t))`, then `t += linear2(gelu(linear1(norm2(t))))`.
-public struct TransformerSALayer {
-    public let attention: MultiheadAttention
-    public let linear1: Linear
-    public let linear2: Linear
-    public let norm1: LayerNorm
-    public let norm2: LayerNorm
+package struct TransformerSALayer {
+    package let attention: MultiheadAttention
+    package let linear1: Linear
+    package let linear2: Linear
+    package let norm1: LayerNorm
+    package let norm2: LayerNorm
 
-    public init(_ p: ParameterScope, embedDim: Int, heads: Int) throws {
+    package init(_ p: ParameterScope, embedDim: Int, heads: Int) throws {
         attention = try MultiheadAttention(p.scope("self_attn."), embedDim: embedDim, heads: heads)
         linear1 = try p.linear("linear1", inFeatures: embedDim)
         linear2 = try p.linear("linear2", inFeatures: linear1.outFeatures, outFeatures: embedDim)
@@ -20,7 +20,7 @@ public struct TransformerSALayer {
     /// - Parameters:
     ///   - x: `(tokens, embedDim)`.
     ///   - position: `(tokens, embedDim)`, added to queries and keys only.
-    public func callAsFunction(_ x: Tensor, position: Tensor) throws -> Tensor {
+    package func callAsFunction(_ x: Tensor, position: Tensor) throws -> Tensor {
         let normed = try norm1(x)
         let queryKey = try normed + position
         let attended = try attention(query: queryKey, key: queryKey, value: normed)
@@ -32,15 +32,15 @@ public struct TransformerSALayer {
 }
 
 /// `nn.MultiheadAttention` (batch_first=False, batch 1) with packed in-projection weights.
-public struct MultiheadAttention {
-    public let heads: Int
-    public let embedDim: Int
-    public let queryProjection: Linear
-    public let keyProjection: Linear
-    public let valueProjection: Linear
-    public let outProjection: Linear
+package struct MultiheadAttention {
+    package let heads: Int
+    package let embedDim: Int
+    package let queryProjection: Linear
+    package let keyProjection: Linear
+    package let valueProjection: Linear
+    package let outProjection: Linear
 
-    public init(_ p: ParameterScope, embedDim: Int, heads: Int) throws {
+    package init(_ p: ParameterScope, embedDim: Int, heads: Int) throws {
         guard embedDim % heads == 0 else {
             throw ModelLoadingError.unsupportedArchitecture(file: p.source, reason: "embedding size \(embedDim) does not split into \(heads) heads")
         }
@@ -62,7 +62,7 @@ public struct MultiheadAttention {
     }
 
     /// Inputs `(tokens, embedDim)`; output `(tokens, embedDim)`.
-    public func callAsFunction(query: Tensor, key: Tensor, value: Tensor) throws -> Tensor {
+    package func callAsFunction(query: Tensor, key: Tensor, value: Tensor) throws -> Tensor {
         let tokens = query.shape[0]
         let headDim = embedDim / heads
         let q = try queryProjection(query), k = try keyProjection(key), v = try valueProjection(value)

@@ -1,12 +1,12 @@
 /// Why a checkpoint cannot become a network. Each case names the file and the key at fault so the
 /// user can tell a wrong file from a damaged one.
-public enum ModelLoadingError: Error, CustomStringConvertible, Equatable {
+package enum ModelLoadingError: Error, CustomStringConvertible, Equatable {
     case missingKey(file: String, key: String)
     case shapeMismatch(file: String, key: String, expected: [Int], actual: [Int])
     case unusedKeys(file: String, keys: [String])
     case unsupportedArchitecture(file: String, reason: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .missingKey(let file, let key):
             "\(file): missing tensor '\(key)' (is this the right model file?)"

@@ -10,26 +10,26 @@ import TensorCore
 /// (64 -> 128 -> 256 -> 256 -> 256, /16), `body.0...` = residual blocks at 256 channels with a long
 /// skip (`feat + body(feat)`), `decoder.0...3` = up residual blocks (256 -> 256 -> 256 -> 128 -> 64),
 /// then `out_mask_conv` (19 parsing logits) and `out_img_conv` (3 channels), plain convs with bias.
-public final class ParseNet: @unchecked Sendable {
-    public let encoder0: ParseNetConvLayer
-    public let encoder: [ParseNetResidualBlock]
-    public let body: [ParseNetResidualBlock]
-    public let decoder: [ParseNetResidualBlock]
-    public let outMaskConv: ParseNetConvLayer
-    public let outImgConv: ParseNetConvLayer
+package final class ParseNet: @unchecked Sendable {
+    package let encoder0: ParseNetConvLayer
+    package let encoder: [ParseNetResidualBlock]
+    package let body: [ParseNetResidualBlock]
+    package let decoder: [ParseNetResidualBlock]
+    package let outMaskConv: ParseNetConvLayer
+    package let outImgConv: ParseNetConvLayer
 
-    public static let inChannels = 3
-    public static let baseChannels = 64
-    public static let encoderChannels = [64, 128, 256, 256, 256]
-    public static let decoderChannels = [256, 256, 256, 128, 64]
+    package static let inChannels = 3
+    package static let baseChannels = 64
+    package static let encoderChannels = [64, 128, 256, 256, 256]
+    package static let decoderChannels = [256, 256, 256, 128, 64]
     /// Input sides must be multiples of this (four stride-2 stages).
-    public static let sizeMultiple = 16
+    package static let sizeMultiple = 16
 
-    public let parsingChannels: Int
+    package let parsingChannels: Int
 
     /// The algorithm the pipeline and the benchmark run ParseNet with in `precision`: Winograd in
     /// float32 where the CPU has its kernels (see `init`).
-    public static func convolutionAlgorithm(for precision: ComputePrecision) -> ConvAlgorithm {
+    package static func convolutionAlgorithm(for precision: ComputePrecision) -> ConvAlgorithm {
         precision.convolutionAlgorithm(.winograd)
     }
 
@@ -39,7 +39,7 @@ public final class ParseNet: @unchecked Sendable {
     ///   1.3e-4 / mean 8.4e-6, 8 flips; `.gemm` max 1.3e-4 / mean 8.4e-6, 8 flips (float64 vs
     ///   float32 PyTorch: 8.7e-5, 6 flips). A forward pass at 512 x 512 is about 470 GFLOP: 0.85-0.95 s
     ///   with `.winograd` (what the pipeline uses on AVX-512), 1.3 s direct, on 2 cores.
-    public init(_ store: ParameterStore, algorithm: ConvAlgorithm = .direct) throws {
+    package init(_ store: ParameterStore, algorithm: ConvAlgorithm = .direct) throws {
         let p = store.scope("")
         encoder0 = try ParseNetConvLayer(
             p.scope("encoder.0."), inChannels: Self.inChannels, outChannels: Self.baseChannels, scale: .none,
@@ -71,7 +71,7 @@ public final class ParseNet: @unchecked Sendable {
 
     /// `(1, 3, H, W)` RGB in [-1, 1] (H, W multiples of 16; 512 x 512 in the pipeline) ->
     /// `(mask: (1, 19, H, W) parsing logits, image: (1, 3, H, W))`, both contiguous.
-    public func callAsFunction(_ x: Tensor) throws -> (mask: Tensor, image: Tensor) {
+    package func callAsFunction(_ x: Tensor) throws -> (mask: Tensor, image: Tensor) {
         precondition(x.rank == 4 && x.shape[1] == Self.inChannels, "ParseNet expects (n, 3, h, w), got \(x.shape)")
         precondition(x.shape[2] % Self.sizeMultiple == 0 && x.shape[3] % Self.sizeMultiple == 0,
                      "ParseNet needs sides that are multiples of \(Self.sizeMultiple), got \(x.shape)")
@@ -87,12 +87,12 @@ public final class ParseNet: @unchecked Sendable {
 
 extension ParseNet {
     /// Loads `parsing_parsenet.pth` (or any flat state dict of the same layout).
-    public convenience init(contentsOf url: URL, algorithm: ConvAlgorithm = .direct) throws {
+    package convenience init(contentsOf url: URL, algorithm: ConvAlgorithm = .direct) throws {
         try self.init(ParameterStore(CheckpointReader.load(url)), algorithm: algorithm)
     }
 
     /// Builds the network from a synthetic-weights manifest (benchmarks and parity tests).
-    public convenience init(syntheticManifest url: URL, algorithm: ConvAlgorithm = .direct) throws {
+    package convenience init(syntheticManifest url: URL, algorithm: ConvAlgorithm = .direct) throws {
         try self.init(ParameterStore(SyntheticWeights.load(manifest: url)), algorithm: algorithm)
     }
 }

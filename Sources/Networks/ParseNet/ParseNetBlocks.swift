@@ -2,7 +2,7 @@ import TensorCore
 
 /// Resampling of a ParseNet `ConvLayer` / `ResidualBlock` (`scale` in sczhou/CodeFormer
 /// `facelib/parsing/parsenet.py`).
-public enum ParseNetScale: Sendable {
+package enum ParseNetScale: Sendable {
     case none
     /// Stride-2 convolution.
     case down
@@ -13,10 +13,10 @@ public enum ParseNetScale: Sendable {
 /// `ConvLayer` of sczhou/CodeFormer `facelib/parsing/parsenet.py`: [nearest x2 if up] ->
 /// ReflectionPad2d(1) -> 3x3 conv (stride 2 if down; bias only without BN) -> [BatchNorm, eval] ->
 /// [LeakyReLU(0.2)]. The BatchNorm is folded into the convolution at load time (Float64 math).
-public struct ParseNetConvLayer {
-    public let conv2d: Conv2d
-    public let scale: ParseNetScale
-    public let activation: FusedActivation
+package struct ParseNetConvLayer {
+    package let conv2d: Conv2d
+    package let scale: ParseNetScale
+    package let activation: FusedActivation
 
     static let batchNormEpsilon = 1e-5
     static let negativeSlope: Float = 0.2
@@ -26,7 +26,7 @@ public struct ParseNetConvLayer {
     ///     or `norm.norm.{weight,bias,running_mean,running_var,num_batches_tracked}`.
     ///   - normalized: `norm_type='bn'` (else no BN and a conv bias).
     ///   - activated: `relu_type='LeakyReLU'`.
-    public init(
+    package init(
         _ p: ParameterScope, inChannels: Int, outChannels: Int, scale: ParseNetScale,
         normalized: Bool, activated: Bool, algorithm: ConvAlgorithm
     ) throws {
@@ -69,7 +69,7 @@ public struct ParseNetConvLayer {
     }
 
     /// `residual + layer(x)` when `residual` is given (the sum fused into the convolution).
-    public func callAsFunction(_ x: Tensor, residual: Tensor? = nil) throws -> Tensor {
+    package func callAsFunction(_ x: Tensor, residual: Tensor? = nil) throws -> Tensor {
         try conv2d(prepared(x), activation: activation, residual: residual)
     }
 
@@ -94,12 +94,12 @@ public struct ParseNetConvLayer {
 /// `shortcut_func(x) + conv2(conv1(x))`; the shortcut is the identity for an unscaled block with
 /// equal channels, else a plain ConvLayer (bias, no BN, no activation). conv1 has BN + LeakyReLU,
 /// conv2 BN only; a down block strides in conv2, an up block upsamples in conv1.
-public struct ParseNetResidualBlock {
-    public let shortcutFunc: ParseNetConvLayer?
-    public let conv1: ParseNetConvLayer
-    public let conv2: ParseNetConvLayer
+package struct ParseNetResidualBlock {
+    package let shortcutFunc: ParseNetConvLayer?
+    package let conv1: ParseNetConvLayer
+    package let conv2: ParseNetConvLayer
 
-    public init(_ p: ParameterScope, inChannels: Int, outChannels: Int, scale: ParseNetScale, algorithm: ConvAlgorithm) throws {
+    package init(_ p: ParameterScope, inChannels: Int, outChannels: Int, scale: ParseNetScale, algorithm: ConvAlgorithm) throws {
         if scale == .none && inChannels == outChannels {
             shortcutFunc = nil
         } else {
@@ -118,7 +118,7 @@ public struct ParseNetResidualBlock {
     /// A caller handing over its only handle to `x` (`block(consume x)`) lets the block free it as
     /// soon as both branches have read it, before conv2 pads conv1's output (at 512 x 512 the
     /// block's largest maps).
-    public func callAsFunction(_ x: consuming Tensor) throws -> Tensor {
+    package func callAsFunction(_ x: consuming Tensor) throws -> Tensor {
         guard let shortcutFunc else { return try conv2(conv1(x), residual: x) }
         // Both branches of an up block upsample and pad the same input: do it once.
         if shortcutFunc.scale == .up && conv1.scale == .up {

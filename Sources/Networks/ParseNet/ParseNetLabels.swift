@@ -5,7 +5,7 @@ import TensorCore
 extension ParseNet {
     /// Per-pixel label = the first channel with the largest logit (`logits.argmax(dim=1)`), for a
     /// `(1, C, H, W)` tensor; row-major `H * W`.
-    public static func labels(fromLogits logits: Tensor) throws -> [Int32] {
+    package static func labels(fromLogits logits: Tensor) throws -> [Int32] {
         precondition(logits.rank == 4 && logits.shape[0] == 1, "labels expect (1, c, h, w) logits, got \(logits.shape)")
         let x = try logits.contiguous()
         let (channels, plane) = (x.shape[1], x.shape[2] * x.shape[3])

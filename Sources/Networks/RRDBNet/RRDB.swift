@@ -3,17 +3,17 @@ import TensorCore
 /// Residual dense block (`ResidualDenseBlock` in sczhou/CodeFormer `basicsr/archs/rrdbnet_arch.py`):
 /// five 3x3 convolutions, each seeing the block input concatenated with every earlier output;
 /// LeakyReLU(0.2) after conv1-conv4; output `conv5(...) * 0.2 + x`.
-public struct ResidualDenseBlock {
-    public let conv1: Conv2d
-    public let conv2: Conv2d
-    public let conv3: Conv2d
-    public let conv4: Conv2d
-    public let conv5: Conv2d
+package struct ResidualDenseBlock {
+    package let conv1: Conv2d
+    package let conv2: Conv2d
+    package let conv3: Conv2d
+    package let conv4: Conv2d
+    package let conv5: Conv2d
 
     /// - Parameters:
     ///   - features: channels in and out of the block (`num_feat`).
     ///   - growChannels: outputs of conv1-conv4 (`num_grow_ch`).
-    public init(_ p: ParameterScope, features: Int, growChannels: Int, algorithm: ConvAlgorithm) throws {
+    package init(_ p: ParameterScope, features: Int, growChannels: Int, algorithm: ConvAlgorithm) throws {
         func conv(_ name: String, _ k: Int, out: Int) throws -> Conv2d {
             try p.conv(name, inChannels: features + k * growChannels, outChannels: out, kernel: 3, padding: .symmetric(1), algorithm: algorithm)
         }
@@ -24,7 +24,7 @@ public struct ResidualDenseBlock {
         conv5 = try conv("conv5", 4, out: features)
     }
 
-    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+    package func callAsFunction(_ x: Tensor) throws -> Tensor {
         guard DenseFeatures.supports(x, growth: conv1.outChannels) else { return try concatenating(x) }
         let lrelu = FusedActivation.leakyReLU(RRDBNet.negativeSlope)
         let features = try DenseFeatures(x, capacity: conv5.inChannels, bfloat16: conv1.algorithm == .bfloat16)
@@ -52,18 +52,18 @@ public struct ResidualDenseBlock {
 
 /// Residual in residual dense block (`RRDB` in sczhou/CodeFormer `basicsr/archs/rrdbnet_arch.py`):
 /// three dense blocks in sequence, output `rdb3(rdb2(rdb1(x))) * 0.2 + x`.
-public struct RRDB {
-    public let rdb1: ResidualDenseBlock
-    public let rdb2: ResidualDenseBlock
-    public let rdb3: ResidualDenseBlock
+package struct RRDB {
+    package let rdb1: ResidualDenseBlock
+    package let rdb2: ResidualDenseBlock
+    package let rdb3: ResidualDenseBlock
 
-    public init(_ p: ParameterScope, features: Int, growChannels: Int, algorithm: ConvAlgorithm) throws {
+    package init(_ p: ParameterScope, features: Int, growChannels: Int, algorithm: ConvAlgorithm) throws {
         rdb1 = try ResidualDenseBlock(p.scope("rdb1."), features: features, growChannels: growChannels, algorithm: algorithm)
         rdb2 = try ResidualDenseBlock(p.scope("rdb2."), features: features, growChannels: growChannels, algorithm: algorithm)
         rdb3 = try ResidualDenseBlock(p.scope("rdb3."), features: features, growChannels: growChannels, algorithm: algorithm)
     }
 
-    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+    package func callAsFunction(_ x: Tensor) throws -> Tensor {
         var y = try rdb3(rdb2(rdb1(x)))
         try y.scale(by: RRDBNet.residualScale)
         return try y + x

@@ -3,27 +3,27 @@ import Foundation
 import TensorCore
 
 /// Hyperparameters of an `RRDBNet`, all read from tensor shapes.
-public struct RRDBNetConfiguration: Hashable, Sendable {
+package struct RRDBNetConfiguration: Hashable, Sendable {
     /// Image channels the network takes (`num_in_ch`), before any pixel unshuffle.
-    public let inChannels: Int
+    package let inChannels: Int
     /// Image channels it returns (`num_out_ch`).
-    public let outChannels: Int
+    package let outChannels: Int
     /// `num_feat`: conv_first's outputs.
-    public let features: Int
+    package let features: Int
     /// `num_grow_ch`: outputs of the dense blocks' conv1-conv4 (0 when there are no blocks).
-    public let growChannels: Int
+    package let growChannels: Int
     /// `num_block`: RRDBs in the trunk.
-    public let blocks: Int
+    package let blocks: Int
     /// Output size / input size: 4 (no unshuffle), 2 (unshuffle by 2) or 1 (unshuffle by 4).
-    public let scale: Int
+    package let scale: Int
 
-    public init(inChannels: Int, outChannels: Int, features: Int, growChannels: Int, blocks: Int, scale: Int) {
+    package init(inChannels: Int, outChannels: Int, features: Int, growChannels: Int, blocks: Int, scale: Int) {
         (self.inChannels, self.outChannels, self.features) = (inChannels, outChannels, features)
         (self.growChannels, self.blocks, self.scale) = (growChannels, blocks, scale)
     }
 
     /// The pixel-unshuffle factor applied before conv_first (1 = none).
-    public var unshuffleFactor: Int { 4 / scale }
+    package var unshuffleFactor: Int { 4 / scale }
 }
 
 /// Real-ESRGAN's generator (`RRDBNet` in sczhou/CodeFormer `basicsr/archs/rrdbnet_arch.py`; the
@@ -34,18 +34,18 @@ public struct RRDBNetConfiguration: Hashable, Sendable {
 /// The scale is inferred like the official checkpoints imply it: conv_first sees
 /// `num_in_ch * 4` channels for scale 2 and `num_in_ch * 16` for scale 1 (with `num_in_ch ==
 /// num_out_ch`), anything else is scale 4.
-public final class RRDBNet: @unchecked Sendable {
-    public let configuration: RRDBNetConfiguration
-    public let convFirst: Conv2d
-    public let body: [RRDB]
-    public let convBody: Conv2d
-    public let convUp1: Conv2d
-    public let convUp2: Conv2d
-    public let convHR: Conv2d
-    public let convLast: Conv2d
+package final class RRDBNet: @unchecked Sendable {
+    package let configuration: RRDBNetConfiguration
+    package let convFirst: Conv2d
+    package let body: [RRDB]
+    package let convBody: Conv2d
+    package let convUp1: Conv2d
+    package let convUp2: Conv2d
+    package let convHR: Conv2d
+    package let convLast: Conv2d
 
     /// The algorithm every caller runs Real-ESRGAN with in `precision`.
-    public static func convolutionAlgorithm(for precision: ComputePrecision) -> ConvAlgorithm {
+    package static func convolutionAlgorithm(for precision: ComputePrecision) -> ConvAlgorithm {
         precision.convolutionAlgorithm(.direct)
     }
 
@@ -63,7 +63,7 @@ public final class RRDBNet: @unchecked Sendable {
     ///   meet the fixtures' float32 tolerances (max 2e-4, mean 5e-6) with a wide margin: measured
     ///   x4plus max 8.5e-6 / mean 3.2e-7, x2plus synthetic 7.6e-6 / 8.6e-7 (`.gemm`: 2.6e-6 / 1.6e-7
     ///   and 6.9e-6 / 6.0e-7, but about 1.7x slower), so direct is the default.
-    public init(_ store: ParameterStore, algorithm: ConvAlgorithm = .direct) throws {
+    package init(_ store: ParameterStore, algorithm: ConvAlgorithm = .direct) throws {
         let p = store.scope("")
         let firstShape = try p.shape(of: "conv_first.weight")
         let lastShape = try p.shape(of: "conv_last.weight")
@@ -104,11 +104,11 @@ public final class RRDBNet: @unchecked Sendable {
             growChannels: growChannels, blocks: blockCount, scale: scale)
     }
 
-    public var scale: Int { configuration.scale }
+    package var scale: Int { configuration.scale }
 
     /// `(1, C, H, W)` image in [0, 1] (RGB for the Real-ESRGAN models) -> the unclamped
     /// `(1, C_out, H*scale, W*scale)`, contiguous. For scale 2 (1) H and W must be even (multiples of 4).
-    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+    package func callAsFunction(_ x: Tensor) throws -> Tensor {
         precondition(x.rank == 4 && x.shape[1] == configuration.inChannels, "RRDBNet expects (n, \(configuration.inChannels), h, w), got \(x.shape)")
         let factor = configuration.unshuffleFactor
         let input = factor > 1 ? try x.pixelUnshuffled(factor: factor) : x
@@ -150,12 +150,12 @@ public final class RRDBNet: @unchecked Sendable {
 extension RRDBNet {
     /// Loads a Real-ESRGAN checkpoint (`RealESRGAN_x4plus.pth`, `RealESRGAN_x2plus.pth` as released:
     /// `params_ema`, else `params`, else a bare state dict).
-    public convenience init(contentsOf url: URL, algorithm: ConvAlgorithm = .direct) throws {
+    package convenience init(contentsOf url: URL, algorithm: ConvAlgorithm = .direct) throws {
         try self.init(ParameterStore(CheckpointReader.load(url)), algorithm: algorithm)
     }
 
     /// Builds the network from a synthetic-weights manifest (benchmarks and parity tests).
-    public convenience init(syntheticManifest url: URL, algorithm: ConvAlgorithm = .direct) throws {
+    package convenience init(syntheticManifest url: URL, algorithm: ConvAlgorithm = .direct) throws {
         try self.init(ParameterStore(SyntheticWeights.load(manifest: url)), algorithm: algorithm)
     }
 }

@@ -71,14 +71,14 @@ struct RetinaFaceSSH {
 /// Output: per anchor (order level /8, /16, /32; row; column; anchor 0-1) the raw box offsets
 /// `(1, N, 4)`, the class logits `(1, N, 2)` (index 1 = face; `softmax` gives the official `conf`)
 /// and the landmark offsets `(1, N, 10)`.
-public final class RetinaFace: @unchecked Sendable {
-    public enum Backbone: String, Sendable {
+package final class RetinaFace: @unchecked Sendable {
+    package enum Backbone: String, Sendable {
         case resnet50
         case mobileNet025
     }
 
-    public static let anchorsPerCell = 2
-    public let backbone: Backbone
+    package static let anchorsPerCell = 2
+    package let backbone: Backbone
     private let resnet: RetinaFaceResNet?
     private let mobileNet: RetinaFaceMobileNet?
     private let fpn: RetinaFaceFPN
@@ -87,7 +87,7 @@ public final class RetinaFace: @unchecked Sendable {
     private let heads: [Conv2d]
 
     /// - Parameter algorithm: `.direct` (oneDNN) or `.gemm` for every convolution.
-    public init(_ store: ParameterStore, algorithm: ConvAlgorithm = .direct) throws {
+    package init(_ store: ParameterStore, algorithm: ConvAlgorithm = .direct) throws {
         let p = store.scope("")
         let body = p.scope("body.")
         let inChannels: [Int]
@@ -124,17 +124,17 @@ public final class RetinaFace: @unchecked Sendable {
 
     /// Loads `detection_Resnet50_Final.pth` / `detection_mobilenet0.25_Final.pth` (either torch format;
     /// a `module.` prefix is stripped by the reader).
-    public convenience init(contentsOf url: URL, algorithm: ConvAlgorithm = .direct) throws {
+    package convenience init(contentsOf url: URL, algorithm: ConvAlgorithm = .direct) throws {
         try self.init(ParameterStore(CheckpointReader.load(url)), algorithm: algorithm)
     }
 
     /// Builds the network from a synthetic-weights manifest (benchmarks and parity tests).
-    public convenience init(syntheticManifest url: URL, algorithm: ConvAlgorithm = .direct) throws {
+    package convenience init(syntheticManifest url: URL, algorithm: ConvAlgorithm = .direct) throws {
         try self.init(ParameterStore(SyntheticWeights.load(manifest: url)), algorithm: algorithm)
     }
 
     /// `(1, 3, H, W)` BGR minus (104, 117, 123) -> raw head outputs.
-    public func callAsFunction(_ input: Tensor) throws -> (loc: Tensor, confidenceLogits: Tensor, landmarks: Tensor) {
+    package func callAsFunction(_ input: Tensor) throws -> (loc: Tensor, confidenceLogits: Tensor, landmarks: Tensor) {
         precondition(input.rank == 4 && input.shape[0] == 1 && input.shape[1] == 3, "RetinaFace expects (1, 3, h, w), got \(input.shape)")
         let features = try resnet.map { try $0(input) } ?? mobileNet!(input)
         let pyramid = try fpn(features)
@@ -162,7 +162,7 @@ public final class RetinaFace: @unchecked Sendable {
     }
 
     /// Softmax over the last dimension (`F.softmax(conf, dim=-1)`), float32.
-    public static func softmax(_ logits: Tensor) throws -> Tensor {
+    package static func softmax(_ logits: Tensor) throws -> Tensor {
         let input = try logits.contiguous()
         let k = input.shape.last!
         let out = try Tensor(uninitialized: input.shape)

@@ -4,15 +4,15 @@ import TensorCore
 /// RetinaFace's detection post-processing as in `RetinaFace.detect_faces` (origin size, resize 1):
 /// prior boxes, decode (variances 0.1 / 0.2), strict `score > threshold`, sort by score, NMS
 /// (torchvision semantics: no "+1" in areas, suppress on `IoU > nms`).
-public struct RetinaFacePostProcessing: Sendable {
-    public static let steps = [8, 16, 32]
-    public static let minSizes = [[16, 32], [64, 128], [256, 512]]
+package struct RetinaFacePostProcessing: Sendable {
+    package static let steps = [8, 16, 32]
+    package static let minSizes = [[16, 32], [64, 128], [256, 512]]
 
-    public var confidenceThreshold: Float
-    public var nmsThreshold: Float
-    public var variances: (center: Float, size: Float)
+    package var confidenceThreshold: Float
+    package var nmsThreshold: Float
+    package var variances: (center: Float, size: Float)
 
-    public init(confidenceThreshold: Float = 0.8, nmsThreshold: Float = 0.4, variances: (center: Float, size: Float) = (0.1, 0.2)) {
+    package init(confidenceThreshold: Float = 0.8, nmsThreshold: Float = 0.4, variances: (center: Float, size: Float) = (0.1, 0.2)) {
         self.confidenceThreshold = confidenceThreshold
         self.nmsThreshold = nmsThreshold
         self.variances = variances
@@ -21,7 +21,7 @@ public struct RetinaFacePostProcessing: Sendable {
     /// `PriorBox(cfg, image_size=(height, width)).forward()`: `(N, 4)` rows `(cx, cy, w, h)`,
     /// normalised, not clipped; computed in double, stored as float32. Order: level, row, column,
     /// min size.
-    public static func priors(height: Int, width: Int) -> [Float] {
+    package static func priors(height: Int, width: Int) -> [Float] {
         var anchors: [Float] = []
         anchors.reserveCapacity(anchorCount(height: height, width: width) * 4)
         let (h, w) = (Double(height), Double(width))
@@ -41,7 +41,7 @@ public struct RetinaFacePostProcessing: Sendable {
     }
 
     /// Number of anchors for an input of `height x width` (equals the network's output count).
-    public static func anchorCount(height: Int, width: Int) -> Int {
+    package static func anchorCount(height: Int, width: Int) -> Int {
         zip(steps, minSizes).reduce(0) { total, level in
             total + ((height + level.0 - 1) / level.0) * ((width + level.0 - 1) / level.0) * level.1.count
         }
@@ -53,7 +53,7 @@ public struct RetinaFacePostProcessing: Sendable {
     /// - Parameters:
     ///   - loc: `(1, N, 4)` raw box offsets; `confidenceLogits`: `(1, N, 2)`; `landmarks`: `(1, N, 10)`.
     ///   - height, width: the network input's size.
-    public func detections(loc: Tensor, confidenceLogits: Tensor, landmarks: Tensor, height: Int, width: Int) throws -> [[Float]] {
+    package func detections(loc: Tensor, confidenceLogits: Tensor, landmarks: Tensor, height: Int, width: Int) throws -> [[Float]] {
         let n = Self.anchorCount(height: height, width: width)
         precondition(loc.shape == [1, n, 4] && confidenceLogits.shape == [1, n, 2] && landmarks.shape == [1, n, 10],
                      "RetinaFace outputs \(loc.shape) \(confidenceLogits.shape) \(landmarks.shape) for \(n) anchors")
@@ -90,7 +90,7 @@ public struct RetinaFacePostProcessing: Sendable {
 
     /// `torchvision.ops.nms` on rows already sorted by score: keeps a row unless its IoU (float32,
     /// areas `(x2 - x1) * (y2 - y1)`) with an already kept row is `> threshold`.
-    public static func nonMaximumSuppression(_ rows: [[Float]], threshold: Float) -> [[Float]] {
+    package static func nonMaximumSuppression(_ rows: [[Float]], threshold: Float) -> [[Float]] {
         var suppressed = [Bool](repeating: false, count: rows.count)
         var kept: [[Float]] = []
         for i in 0..<rows.count where !suppressed[i] {

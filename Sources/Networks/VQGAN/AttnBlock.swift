@@ -4,14 +4,14 @@ import TensorCore
 /// group-normalised map, softmax over keys scaled by `C^-1/2`, 1x1 `proj_out`, plus the input.
 ///
 /// It runs at 16x16 only, so it works on plain `(C, HW)` matrices with GEMMs.
-public struct AttnBlock {
-    public let norm: GroupNorm
-    public let q: Linear
-    public let k: Linear
-    public let v: Linear
-    public let projOut: Linear
+package struct AttnBlock {
+    package let norm: GroupNorm
+    package let q: Linear
+    package let k: Linear
+    package let v: Linear
+    package let projOut: Linear
 
-    public init(_ p: ParameterScope) throws {
+    package init(_ p: ParameterScope) throws {
         let channels = try p.shape(of: "q.weight")[0]
         norm = try p.groupNorm("norm", channels: channels, epsilon: ResBlock.groupNormEpsilon)
         func pointwise(_ name: String) throws -> Linear {
@@ -25,7 +25,7 @@ public struct AttnBlock {
         projOut = try pointwise("proj_out")
     }
 
-    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+    package func callAsFunction(_ x: Tensor) throws -> Tensor {
         let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         precondition(n == 1, "AttnBlock runs on batch 1")
         let positions = h * w

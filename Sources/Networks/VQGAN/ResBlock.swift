@@ -3,16 +3,16 @@ import TensorCore
 /// VQGAN residual block (`ResBlock` in sczhou/CodeFormer `basicsr/archs/vqgan_arch.py`):
 /// `conv2(swish(norm2(conv1(swish(norm1(x)))))) + skip(x)`, the skip a 1x1 conv only when the
 /// channel count changes.
-public struct ResBlock {
-    public let norm1: GroupNorm
-    public let conv1: Conv2d
-    public let norm2: GroupNorm
-    public let conv2: Conv2d
-    public let convOut: Conv2d?
+package struct ResBlock {
+    package let norm1: GroupNorm
+    package let conv1: Conv2d
+    package let norm2: GroupNorm
+    package let conv2: Conv2d
+    package let convOut: Conv2d?
 
-    public static let groupNormEpsilon = 1e-6
+    package static let groupNormEpsilon = 1e-6
 
-    public init(_ p: ParameterScope, algorithm: ConvAlgorithm = .direct) throws {
+    package init(_ p: ParameterScope, algorithm: ConvAlgorithm = .direct) throws {
         let shape = try p.shape(of: "conv1.weight")
         let (inChannels, outChannels) = (shape[1], shape[0])
         norm1 = try p.groupNorm("norm1", channels: inChannels, epsilon: Self.groupNormEpsilon)
@@ -29,14 +29,14 @@ public struct ResBlock {
         }
     }
 
-    public var inChannels: Int { conv1.inChannels }
-    public var outChannels: Int { conv2.outChannels }
+    package var inChannels: Int { conv1.inChannels }
+    package var outChannels: Int { conv2.outChannels }
 
     /// Maps that are this block's alone are overwritten instead of copied: conv1's output always,
     /// the input when the caller hands over its only handle and the skip is projected (the largest
     /// map of CodeFormer's last level: 128 MB). A projected skip is a new map of our own too: the
     /// sum goes straight into it.
-    public func callAsFunction(_ x: consuming Tensor) throws -> Tensor {
+    package func callAsFunction(_ x: consuming Tensor) throws -> Tensor {
         var h: Tensor
         if let convOut {
             let skip = try convOut(x)

@@ -1,7 +1,7 @@
 import TensorCore
 
 /// One entry of the VQGAN encoder's or generator's `blocks` ModuleList.
-public enum VQGANBlock {
+package enum VQGANBlock {
     case conv(Conv2d)
     case res(ResBlock)
     case attn(AttnBlock)
@@ -11,7 +11,7 @@ public enum VQGANBlock {
 
     /// Hand over the only handle to `x` (`block(consume x)`) to let residual and upsampling blocks
     /// free or overwrite it early.
-    public func callAsFunction(_ x: consuming Tensor) throws -> Tensor {
+    package func callAsFunction(_ x: consuming Tensor) throws -> Tensor {
         switch self {
         case .conv(let conv): try conv(x)
         case .res(let block): try block(consume x)
@@ -33,12 +33,12 @@ public enum VQGANBlock {
 /// The encoder (`Encoder`) or generator (`Generator`) of `vqgan_arch.py` as the plain sequence of
 /// blocks the checkpoint lists under `<name>.blocks.<i>`. Each block's kind is read from its keys, so
 /// the channel multipliers, residual-block counts and attention resolutions all follow the file.
-public struct VQGANStack {
-    public enum Kind { case encoder, generator }
+package struct VQGANStack {
+    package enum Kind { case encoder, generator }
 
-    public let blocks: [VQGANBlock]
+    package let blocks: [VQGANBlock]
 
-    public init(_ p: ParameterScope, kind: Kind, algorithm: ConvAlgorithm = .direct) throws {
+    package init(_ p: ParameterScope, kind: Kind, algorithm: ConvAlgorithm = .direct) throws {
         var indices = Set<Int>()
         for key in p.store.keys(under: p.prefix) {
             let rest = key.dropFirst(p.prefix.count)
@@ -70,13 +70,13 @@ public struct VQGANStack {
 
     /// Indices of the blocks right before each resampling block: where CodeFormer taps encoder
     /// features (`fuse_encoder_block`) for the encoder.
-    public var indicesBeforeResampling: [Int] {
+    package var indicesBeforeResampling: [Int] {
         blocks.indices.filter { $0 + 1 < blocks.count && blocks[$0 + 1].isResampling }
     }
 
     /// Indices of the first block after each resampling block: where CodeFormer fuses encoder
     /// features into the generator (`fuse_generator_block`).
-    public var indicesAfterResampling: [Int] {
+    package var indicesAfterResampling: [Int] {
         blocks.indices.filter { $0 > 0 && blocks[$0 - 1].isResampling }
     }
 }

@@ -4,16 +4,16 @@ import Networks
 import TensorCore
 
 /// One face as the official helper keeps it, in `input_img` pixels.
-public struct DetectedFace: Sendable, Equatable {
+package struct DetectedFace: Sendable, Equatable {
     /// `(x1, y1, x2, y2)`, not clipped to the image.
-    public var box: [Float]
+    package var box: [Float]
     /// The detector's score divided by the detection scale, as `get_face_landmarks_5` stores it
     /// (it divides the whole row); kept for parity, not a probability.
-    public var score: Float
+    package var score: Float
     /// Five landmarks `(x, y)`: eyes, nose, mouth corners (upright face: smaller x first).
-    public var landmarks: [Float]
+    package var landmarks: [Float]
 
-    public init(box: [Float], score: Float, landmarks: [Float]) {
+    package init(box: [Float], score: Float, landmarks: [Float]) {
         precondition(box.count == 4 && landmarks.count == 10, "a face is 4 box values and 10 landmark values")
         self.box = box
         self.score = score
@@ -24,36 +24,36 @@ public struct DetectedFace: Sendable, Equatable {
 /// `FaceRestoreHelper.get_face_landmarks_5(resize=640, eye_dist_threshold=5)` with RetinaFace's
 /// `detect_faces` (sczhou/CodeFormer `facelib/utils/face_restoration_helper.py`,
 /// `facelib/detection/retinaface/retinaface.py`).
-public struct FaceDetector: Sendable {
-    public let network: RetinaFace
-    public var postProcessing = RetinaFacePostProcessing()
+package struct FaceDetector: Sendable {
+    package let network: RetinaFace
+    package var postProcessing = RetinaFacePostProcessing()
     /// The short side the image is resized to before detection.
-    public var resizeShortSide = 640
+    package var resizeShortSide = 640
     /// Faces whose (quirky, see `eyeDistance`) eye distance is below this are dropped.
-    public var eyeDistanceThreshold: Float = 5
+    package var eyeDistanceThreshold: Float = 5
 
     /// RetinaFace's per-channel means, B, G, R.
-    public static let mean: [Float] = [104, 117, 123]
+    package static let mean: [Float] = [104, 117, 123]
 
-    public init(network: RetinaFace) {
+    package init(network: RetinaFace) {
         self.network = network
     }
 
     /// The image the network sees and the scale it was resized by: `scale = 640 / min(h, w)`, size
     /// truncated, INTER_AREA when shrinking, else INTER_LINEAR (explicit size, per-axis ratio).
-    public func detectorImage(_ inputImage: Image) -> (image: Image, scale: Double) {
+    package func detectorImage(_ inputImage: Image) -> (image: Image, scale: Double) {
         let (w, h, scale) = Self.detectorSize(width: inputImage.width, height: inputImage.height, shortSide: resizeShortSide)
         return (inputImage.resized(width: w, height: h, interpolation: scale < 1 ? .area : .linear), scale)
     }
 
     /// The size of the detector's copy of a `width × height` image, and its scale.
-    public static func detectorSize(width: Int, height: Int, shortSide: Int = 640) -> (width: Int, height: Int, scale: Double) {
+    package static func detectorSize(width: Int, height: Int, shortSide: Int = 640) -> (width: Int, height: Int, scale: Double) {
         let scale = Double(shortSide) / Double(max(1, min(width, height)))
         return (Int(Double(width) * scale), Int(Double(height) * scale), scale)
     }
 
     /// `float32(BGR) - (104, 117, 123)`, NCHW.
-    public static func networkInput(_ bgr: Image) throws -> Tensor {
+    package static func networkInput(_ bgr: Image) throws -> Tensor {
         precondition(bgr.channels == 3 && bgr.bitDepth == 8, "the detector takes 8-bit BGR")
         let plane = bgr.pixelCount
         let out = try Tensor(uninitialized: [1, 3, bgr.height, bgr.width])
@@ -67,7 +67,7 @@ public struct FaceDetector: Sendable {
     }
 
     /// Faces in `inputImage` (the helper's `input_img`: 8-bit BGR), in the detector's score order.
-    public func detect(in inputImage: Image, onlyCenterFace: Bool = false) throws -> [DetectedFace] {
+    package func detect(in inputImage: Image, onlyCenterFace: Bool = false) throws -> [DetectedFace] {
         let (image, scale) = detectorImage(inputImage)
         let out = try network(Self.networkInput(image))
         let rows = try postProcessing.detections(loc: out.loc, confidenceLogits: out.confidenceLogits, landmarks: out.landmarks,
@@ -81,7 +81,7 @@ public struct FaceDetector: Sendable {
 
     /// Rows from `detect_faces` (detector pixels) back to `input_img`: the whole row (score included)
     /// divided by `scale` in float32, then the eye-distance filter.
-    public func faces(fromDetectorRows rows: [[Float]], scale: Double) -> [DetectedFace] {
+    package func faces(fromDetectorRows rows: [[Float]], scale: Double) -> [DetectedFace] {
         let s = Float(scale)
         return rows.compactMap { row in
             let r = row.map { $0 / s }
@@ -93,13 +93,13 @@ public struct FaceDetector: Sendable {
     /// The helper's "eye distance": `norm([row[6] - row[8], row[7] - row[9]])`, i.e. the left eye's y
     /// minus the right eye's y and the right eye's x minus the nose's x. Not the distance between the
     /// eyes; kept because it decides which faces the official pipeline drops.
-    public static func eyeDistance(_ row: [Float]) -> Float {
+    package static func eyeDistance(_ row: [Float]) -> Float {
         let dx = row[6] - row[8], dy = row[7] - row[9]
         return (dx * dx + dy * dy).squareRoot()
     }
 
     /// `get_center_face`: the face whose box centre is nearest the image centre (first on ties).
-    public static func centerFaceIndex(_ faces: [DetectedFace], width: Int, height: Int) -> Int? {
+    package static func centerFaceIndex(_ faces: [DetectedFace], width: Int, height: Int) -> Int? {
         let (cx, cy) = (Double(width) / 2, Double(height) / 2)
         var best: (index: Int, distance: Double)?
         for (i, face) in faces.enumerated() {

@@ -4,17 +4,17 @@ import TensorCore
 
 /// The networks a restoration can use, loaded once. Any of them may be missing: a request that
 /// needs a missing one fails with `RestorationError.modelMissing`, the others keep working.
-public final class FaceRestorationModels: @unchecked Sendable {
-    public let codeformer: CodeFormer?
-    public let detector: RetinaFace?
-    public let parser: ParseNet?
-    public let upsampler: RealESRGANer?
+package final class FaceRestorationModels: @unchecked Sendable {
+    package let codeformer: CodeFormer?
+    package let detector: RetinaFace?
+    package let parser: ParseNet?
+    package let upsampler: RealESRGANer?
     /// Why each missing model is missing (file absent, or failed to load), keyed by model.
-    public let problems: [ModelFiles.Model: String]
+    package let problems: [ModelFiles.Model: String]
     /// Where the models came from, for the messages that say how to install a missing one.
-    public let files: ModelFiles
+    package let files: ModelFiles
 
-    public init(codeformer: CodeFormer?, detector: RetinaFace?, parser: ParseNet?, upsampler: RealESRGANer?,
+    package init(codeformer: CodeFormer?, detector: RetinaFace?, parser: ParseNet?, upsampler: RealESRGANer?,
                 files: ModelFiles, problems: [ModelFiles.Model: String] = [:],
                 detectorModel: ModelFiles.Model = .detectionResNet50) {
         self.detectorModel = detectorModel
@@ -29,7 +29,7 @@ public final class FaceRestorationModels: @unchecked Sendable {
     /// Runs CodeFormer and ParseNet once on a blank 512x512 face, so that the first request does not
     /// pay for building their oneDNN primitives and reordering their weights (about a second on two
     /// cores). RetinaFace and Real-ESRGAN see shapes that depend on the photo: left to the requests.
-    public func warmUp() throws {
+    package func warmUp() throws {
         let side = CodeFormerConfiguration.imageSize
         let face = try Tensor(zeros: [1, 3, side, side])
         if let codeformer { _ = try codeformer(face, w: 0.5) }
@@ -38,14 +38,14 @@ public final class FaceRestorationModels: @unchecked Sendable {
 
     /// Which RetinaFace file to use: the demo's ResNet-50, the small MobileNet-0.25, or whichever is
     /// present (ResNet-50 first).
-    public enum DetectorChoice: String, Sendable, CaseIterable {
+    package enum DetectorChoice: String, Sendable, CaseIterable {
         case automatic, resnet50, mobilenet
     }
 
     /// The demo's Real-ESRGAN settings for the background and face upsampler: tile 400, tile pad 40,
     /// no pre-pad.
-    public static let upsamplerTile = 400
-    public static let upsamplerTilePad = 40
+    package static let upsamplerTile = 400
+    package static let upsamplerTilePad = 40
 
     /// Loads every model found in `files` by its official file name. A missing or broken file is
     /// recorded in `problems` instead of failing, so the caller can serve what works.
@@ -54,7 +54,7 @@ public final class FaceRestorationModels: @unchecked Sendable {
     ///   - overrides: files to use instead of the official names (e.g. `--codeformer PATH`); a
     ///     `.json` file is a synthetic-weights manifest (tests and benchmarks).
     ///   - precision: the arithmetic of each network (by default the upsampler's is bfloat16).
-    public static func load(from files: ModelFiles, detector choice: DetectorChoice = .automatic,
+    package static func load(from files: ModelFiles, detector choice: DetectorChoice = .automatic,
                             overrides: [ModelFiles.Model: URL] = [:], precision setting: PrecisionSetting = .mixed) -> FaceRestorationModels {
         let precision = setting.faceNetworks
         var problems: [ModelFiles.Model: String] = [:]
@@ -102,5 +102,5 @@ public final class FaceRestorationModels: @unchecked Sendable {
     }
 
     /// The detector file this set uses or would use.
-    public let detectorModel: ModelFiles.Model
+    package let detectorModel: ModelFiles.Model
 }

@@ -8,15 +8,15 @@ import TensorCore
 /// paste it back (with ParseNet's face mask) onto the bilinear- or Real-ESRGAN-upsampled background.
 ///
 /// Thread safety: one `restore` at a time per pipeline (the networks use all cores already).
-public final class FaceRestorationPipeline: @unchecked Sendable {
-    public let models: FaceRestorationModels
+package final class FaceRestorationPipeline: @unchecked Sendable {
+    package let models: FaceRestorationModels
 
-    public init(models: FaceRestorationModels) {
+    package init(models: FaceRestorationModels) {
         self.models = models
     }
 
     /// The options after the demo's large-image rules, which look at the decoded file's size.
-    public static func applying(_ limits: LargeImageLimits, to options: RestorationOptions, width: Int, height: Int) -> RestorationOptions {
+    package static func applying(_ limits: LargeImageLimits, to options: RestorationOptions, width: Int, height: Int) -> RestorationOptions {
         var applied = options
         applied.upscale = min(max(applied.upscale, 1), 4)
         let longSide = max(width, height)
@@ -32,7 +32,7 @@ public final class FaceRestorationPipeline: @unchecked Sendable {
     /// The options a `width × height` photo runs with (`applying` the large-image rules), or
     /// `RestorationError.imageTooLarge` when an image the restoration would hold (`WorkingSizes`)
     /// is over `options.limits.maxPixels`. Callers check it before decoding; `restore` checks again.
-    public static func plan(_ options: RestorationOptions, width: Int, height: Int, upsamplerScale: Int = 2) throws -> RestorationOptions {
+    package static func plan(_ options: RestorationOptions, width: Int, height: Int, upsamplerScale: Int = 2) throws -> RestorationOptions {
         let applied = applying(options.limits, to: options, width: width, height: height)
         if let limit = options.limits.maxPixels,
            let stage = WorkingSizes(width: width, height: height, options: applied, upsamplerScale: upsamplerScale).firstOver(limit) {
@@ -42,7 +42,7 @@ public final class FaceRestorationPipeline: @unchecked Sendable {
     }
 
     /// The models `options` need, in the order they are used.
-    public func requiredModels(for options: RestorationOptions) -> [ModelFiles.Model] {
+    package func requiredModels(for options: RestorationOptions) -> [ModelFiles.Model] {
         Self.requiredModels(for: options, detector: models.detectorModel)
     }
 
@@ -50,7 +50,7 @@ public final class FaceRestorationPipeline: @unchecked Sendable {
     /// used (and a user should install them), with `detector` as the face detector: CodeFormer
     /// always; for whole photos the detector, ParseNet unless `useParse` is off, and Real-ESRGAN
     /// when an option that uses it survived the large-image rules. The service's 503s use it too.
-    public static func requiredModels(for options: RestorationOptions, detector: ModelFiles.Model) -> [ModelFiles.Model] {
+    package static func requiredModels(for options: RestorationOptions, detector: ModelFiles.Model) -> [ModelFiles.Model] {
         var needed: [ModelFiles.Model] = [.codeformer]
         if !options.hasAligned {
             needed.append(detector)
@@ -61,7 +61,7 @@ public final class FaceRestorationPipeline: @unchecked Sendable {
     }
 
     /// Throws `RestorationError.modelMissing` for the first model `options` need that is not loaded.
-    public func checkModels(for options: RestorationOptions) throws {
+    package func checkModels(for options: RestorationOptions) throws {
         for model in requiredModels(for: options) where !isLoaded(model) {
             throw missing(model)
         }
@@ -83,7 +83,7 @@ public final class FaceRestorationPipeline: @unchecked Sendable {
     /// Restores `image` (as decoded from a file: grey, RGB or RGBA, 8 or 16 bit, EXIF already applied).
     /// `monitor` follows the stages and can stop the restoration before any face or tile
     /// (`RestorationError.stopped`).
-    public func restore(_ image: Image, options: RestorationOptions, monitor: RestorationMonitor = RestorationMonitor()) throws -> RestorationResult {
+    package func restore(_ image: Image, options: RestorationOptions, monitor: RestorationMonitor = RestorationMonitor()) throws -> RestorationResult {
         // Feature maps freed during the request are reused by its later stages, then given back.
         defer { TensorStorage.releaseCachedBuffers() }
         let applied = try Self.plan(options, width: image.width, height: image.height, upsamplerScale: models.upsampler?.scale ?? 2)

@@ -4,24 +4,24 @@ import Imaging
 /// `FaceRestoreHelper.read_image`): 8-bit BGR (16-bit truncated to the high byte, grey replicated,
 /// alpha dropped), upscaled so the short side is at least 512. Our addition: the alpha plane is kept
 /// to be re-attached to the result.
-public struct InputPhoto: Sendable {
+package struct InputPhoto: Sendable {
     /// The helper's `input_img`: 8-bit BGR, short side >= 512.
-    public let bgr: Image
+    package let bgr: Image
     /// The file's alpha plane at file size, if it had one.
-    public let alpha: Image?
+    package let alpha: Image?
     /// Size of the decoded file, which the demo's large-image rules look at.
-    public let fileWidth: Int
-    public let fileHeight: Int
+    package let fileWidth: Int
+    package let fileHeight: Int
     /// `is_gray` of the file's BGR pixels (before the upscale).
-    public let isGray: Bool
+    package let isGray: Bool
 
     /// The official demo's minimum short side.
-    public static let minimumShortSide = 512
+    package static let minimumShortSide = 512
     /// `is_gray` threshold of the whole-image path (the fixtures' reference used 10; the aligned path
     /// uses 5).
-    public static let grayThreshold = 10.0
+    package static let grayThreshold = 10.0
 
-    public init(_ image: Image) {
+    package init(_ image: Image) {
         let (color, alpha) = image.splitAlpha()
         let file = color.openCVColor()
         self.alpha = alpha
@@ -43,7 +43,7 @@ public struct InputPhoto: Sendable {
     }
 
     /// The size of `bgr` for a `width × height` file.
-    public static func enlargedSize(width: Int, height: Int) -> (width: Int, height: Int) {
+    package static func enlargedSize(width: Int, height: Int) -> (width: Int, height: Int) {
         guard let f = enlargement(width: width, height: height) else { return (width, height) }
         return Resize.scaledSize(width: width, height: height, fx: f, fy: f)
     }

@@ -10,22 +10,22 @@ import TensorCore
 /// Everything is BGR, as in the reference. The arithmetic types follow numpy's promotions there,
 /// which decide the truncated 8-bit values: Float32 when no parse mask is used and the faces are
 /// 8-bit, Float64 otherwise (the parse mask is Float64, grey faces are Float64).
-public struct PasteBack {
+package struct PasteBack {
     /// One restored face and the map that cut it out of the photo.
-    public struct Face {
+    package struct Face {
         /// 8-bit BGR (3 channels), or Float64 BGR for grey photos (`bgr2gray` is not rounded).
-        public var restored: FacePixels
+        package var restored: FacePixels
         /// Photo (`input_img`) -> face crop, as `FaceAlignment.affine` returned it.
-        public var affine: AffineMatrix
+        package var affine: AffineMatrix
 
-        public init(restored: FacePixels, affine: AffineMatrix) {
+        package init(restored: FacePixels, affine: AffineMatrix) {
             self.restored = restored
             self.affine = affine
         }
     }
 
     /// A square face, interleaved BGR.
-    public enum FacePixels {
+    package enum FacePixels {
         case bytes(Image)
         case doubles([Double], size: Int)
 
@@ -53,18 +53,18 @@ public struct PasteBack {
         }
     }
 
-    public var upscale: Int
-    public var faceSize = 512
+    package var upscale: Int
+    package var faceSize = 512
     /// The face mask of a restored 512x512 face (interleaved BGR values) in [0, 1], Float64, 512x512:
     /// ParseNet's (`use_parse`) via `ParseMask`; nil pastes with the square soft mask only.
-    public var faceMask: (([Double]) throws -> [Double])?
+    package var faceMask: (([Double]) throws -> [Double])?
     /// Upsamples a restored 8-bit BGR face by `upscale` (the demo's `face_upsampler`: Real-ESRGAN).
-    public var faceUpsampler: ((Image) throws -> Image)?
-    public var drawBox = false
+    package var faceUpsampler: ((Image) throws -> Image)?
+    package var drawBox = false
     /// Called before each face is pasted (`index` from 0 of `count`); it can throw to stop there.
-    public var beforeFace: (_ index: Int, _ count: Int) throws -> Void = { _, _ in }
+    package var beforeFace: (_ index: Int, _ count: Int) throws -> Void = { _, _ in }
 
-    public init(upscale: Int, parser: ParseNet?, faceUpsampler: ((Image) throws -> Image)? = nil, drawBox: Bool = false) {
+    package init(upscale: Int, parser: ParseNet?, faceUpsampler: ((Image) throws -> Image)? = nil, drawBox: Bool = false) {
         self.upscale = upscale
         self.faceMask = parser.map { parser in { try ParseMask.faceMask(parser: parser, bgr: $0, width: 512, height: 512) } }
         self.faceUpsampler = faceUpsampler
@@ -73,7 +73,7 @@ public struct PasteBack {
 
     /// The background: `resize(input_img, (w*u, h*u), INTER_LINEAR)`, or an upsampled background
     /// resized there with INTER_LANCZOS4.
-    public func background(inputImage: Image, upsampled: Image?) -> Image {
+    package func background(inputImage: Image, upsampled: Image?) -> Image {
         let (w, h) = (inputImage.width * upscale, inputImage.height * upscale)
         if let upsampled { return upsampled.resized(width: w, height: h, interpolation: .lanczos4) }
         return inputImage.resized(width: w, height: h, interpolation: .linear)
@@ -81,7 +81,7 @@ public struct PasteBack {
 
     /// The inverse affine paste-back uses for a face (`get_inverse_affine`, then the in-place shift by
     /// `0.5 * upscale` when upscaling without a face upsampler).
-    public func inverseAffine(_ affine: AffineMatrix) -> AffineMatrix {
+    package func inverseAffine(_ affine: AffineMatrix) -> AffineMatrix {
         let u = Double(upscale)
         let inverse = affine.inverted().scaled(by: u)
         if faceUpsampler != nil {
@@ -93,7 +93,7 @@ public struct PasteBack {
     }
 
     /// The pasted photo, 8-bit BGR of `inputImage`'s size times `upscale`.
-    public func paste(_ faces: [Face], onto inputImage: Image, upsampledBackground: Image? = nil) throws -> Image {
+    package func paste(_ faces: [Face], onto inputImage: Image, upsampledBackground: Image? = nil) throws -> Image {
         let background = background(inputImage: inputImage, upsampled: upsampledBackground)
         let doublePrecision = faceMask != nil || faces.contains { if case .doubles = $0.restored { true } else { false } }
         return doublePrecision
@@ -184,7 +184,7 @@ public struct PasteBack {
 
     /// The weight each output pixel of `inputImage` upscaled gives `face` (the reference's final
     /// `inv_soft_mask`), row-major.
-    public func blendMask(for face: Face, onto inputImage: Image) throws -> [Double] {
+    package func blendMask(for face: Face, onto inputImage: Image) throws -> [Double] {
         let (w, h) = (inputImage.width * upscale, inputImage.height * upscale)
         let layers = try layers(face, width: w, height: h, as: Float.self)
         var mask = [Double](repeating: 0, count: w * h)

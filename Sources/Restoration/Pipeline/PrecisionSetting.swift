@@ -5,7 +5,7 @@ import TensorCore
 /// The default follows the official demo, which runs the Real-ESRGAN upsampler in half precision
 /// (`half=True` on a GPU) and everything else in float32: the upsampler is by far the slowest
 /// network and its output (a background) tolerates bfloat16 (PSNR vs float32 in the README).
-public enum PrecisionSetting: String, Sendable, CaseIterable {
+package enum PrecisionSetting: String, Sendable, CaseIterable {
     /// The default: the upsampler in bfloat16 where the CPU has the kernels; CodeFormer, ParseNet
     /// and the detector in float32.
     case mixed
@@ -15,14 +15,14 @@ public enum PrecisionSetting: String, Sendable, CaseIterable {
     case bfloat16
 
     /// Real-ESRGAN (background and face upsampling).
-    public var upsampler: ComputePrecision { self == .float32 ? .float32 : .bfloat16 }
+    package var upsampler: ComputePrecision { self == .float32 ? .float32 : .bfloat16 }
 
     /// CodeFormer, ParseNet and RetinaFace.
-    public var faceNetworks: ComputePrecision { self == .bfloat16 ? .bfloat16 : .float32 }
+    package var faceNetworks: ComputePrecision { self == .bfloat16 ? .bfloat16 : .float32 }
 
     /// What each network really runs in on this CPU, for the start-up summary, e.g.
     /// `mixed: upsampler bfloat16, CodeFormer/ParseNet/detector float32`.
-    public var summary: String {
+    package var summary: String {
         func effective(_ precision: ComputePrecision) -> String {
             precision == .bfloat16 && !Conv2d.bfloat16Supported ? "float32 (no bfloat16 kernels on this CPU)" : precision.rawValue
         }

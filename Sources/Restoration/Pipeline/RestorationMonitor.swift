@@ -7,9 +7,9 @@ import Foundation
 ///
 /// Progress is a 0...1 estimate weighted by each stage's usual cost on a CPU (`Weights`); it only
 /// moves forward.
-public final class RestorationMonitor: @unchecked Sendable {
+package final class RestorationMonitor: @unchecked Sendable {
     /// Why a restoration was stopped.
-    public enum StopReason: String, Sendable, Equatable {
+    package enum StopReason: String, Sendable, Equatable {
         /// The caller asked (a cancelled job, a client that went away).
         case cancelled
         /// The request's or job's time ran out.
@@ -19,22 +19,22 @@ public final class RestorationMonitor: @unchecked Sendable {
     }
 
     /// The parts of a restoration a caller can see.
-    public enum Stage: String, Sendable, Equatable, CaseIterable {
+    package enum Stage: String, Sendable, Equatable, CaseIterable {
         case decode, detect, restore, parse, paste, upsample, store
     }
 
     /// Where a restoration is: its stage, which image of a batch, which face, and how far (0...1)
     /// the whole batch is.
-    public struct Progress: Sendable, Equatable {
-        public var stage: Stage
-        public var image: Int
-        public var images: Int
+    package struct Progress: Sendable, Equatable {
+        package var stage: Stage
+        package var image: Int
+        package var images: Int
         /// The face a per-face stage works on (1-based), and how many faces it will do.
-        public var face: Int?
-        public var faces: Int?
-        public var fraction: Double
+        package var face: Int?
+        package var faces: Int?
+        package var fraction: Double
 
-        public init(stage: Stage, image: Int = 1, images: Int = 1, face: Int? = nil, faces: Int? = nil, fraction: Double = 0) {
+        package init(stage: Stage, image: Int = 1, images: Int = 1, face: Int? = nil, faces: Int? = nil, fraction: Double = 0) {
             self.stage = stage
             self.image = image
             self.images = images
@@ -56,7 +56,7 @@ public final class RestorationMonitor: @unchecked Sendable {
     private let lock = NSLock()
     /// When the restoration must stop by itself (`.deadline`), checked at every checkpoint; no
     /// timer is needed, so it holds however busy the rest of the process is.
-    public let deadline: ContinuousClock.Instant?
+    package let deadline: ContinuousClock.Instant?
     private let onProgress: @Sendable (Progress) -> Void
     private var reason: StopReason?
     private var current: Progress
@@ -67,21 +67,21 @@ public final class RestorationMonitor: @unchecked Sendable {
     /// - Parameters:
     ///   - deadline: when to stop with `.deadline` at the next checkpoint; nil: never.
     ///   - onProgress: called on the restoring thread at every change; keep it short.
-    public init(deadline: ContinuousClock.Instant? = nil, onProgress: @escaping @Sendable (Progress) -> Void = { _ in }) {
+    package init(deadline: ContinuousClock.Instant? = nil, onProgress: @escaping @Sendable (Progress) -> Void = { _ in }) {
         self.deadline = deadline
         self.onProgress = onProgress
         current = Progress(stage: .decode)
     }
 
     /// Asks the restoration to stop at its next checkpoint; the first reason given wins.
-    public func stop(_ reason: StopReason) {
+    package func stop(_ reason: StopReason) {
         lock.lock()
         if self.reason == nil { self.reason = reason }
         lock.unlock()
     }
 
     /// The reason a stop was asked for, if one was (a passed deadline counts).
-    public var stopReason: StopReason? {
+    package var stopReason: StopReason? {
         if let deadline, ContinuousClock.now >= deadline { stop(.deadline) }
         lock.lock()
         defer { lock.unlock() }
@@ -89,19 +89,19 @@ public final class RestorationMonitor: @unchecked Sendable {
     }
 
     /// The latest progress.
-    public var progress: Progress {
+    package var progress: Progress {
         lock.lock()
         defer { lock.unlock() }
         return current
     }
 
     /// Throws `RestorationError.stopped` once a stop was asked for.
-    public func checkpoint() throws {
+    package func checkpoint() throws {
         if let reason = stopReason { throw RestorationError.stopped(reason) }
     }
 
     /// Starts image `index` (1-based) of `count` at `stage` (decode or store, which the caller does).
-    public func begin(_ stage: Stage, image index: Int, of count: Int) throws {
+    package func begin(_ stage: Stage, image index: Int, of count: Int) throws {
         try checkpoint()
         lock.lock()
         photoDone = 0

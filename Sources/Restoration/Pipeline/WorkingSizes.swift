@@ -6,24 +6,24 @@ import Imaging
 /// enlarges its short side to 512, and the detector's copy is larger still. Checking every stage
 /// against one pixel limit turns such files into a clear refusal instead of an allocation that
 /// ends the process.
-public struct WorkingSizes: Sendable, Equatable {
+package struct WorkingSizes: Sendable, Equatable {
     /// One image the pipeline makes.
-    public struct Stage: Sendable, Equatable, CustomStringConvertible {
-        public let name: String
-        public let width: Int
-        public let height: Int
+    package struct Stage: Sendable, Equatable, CustomStringConvertible {
+        package let name: String
+        package let width: Int
+        package let height: Int
 
-        public var pixels: Int { width.multipliedReportingOverflow(by: height).overflow ? .max : width * height }
-        public var description: String { "\(name) (\(width)x\(height))" }
+        package var pixels: Int { width.multipliedReportingOverflow(by: height).overflow ? .max : width * height }
+        package var description: String { "\(name) (\(width)x\(height))" }
     }
 
-    public let stages: [Stage]
+    package let stages: [Stage]
 
     /// - Parameters:
     ///   - width, height: the decoded file's size (EXIF rotation does not change any pixel count).
     ///   - options: the options after the large-image rules (`FaceRestorationPipeline.applying`).
     ///   - upsamplerScale: the Real-ESRGAN model's own scale (2 for x2plus), when it will run.
-    public init(width: Int, height: Int, options: RestorationOptions, upsamplerScale: Int = 2) {
+    package init(width: Int, height: Int, options: RestorationOptions, upsamplerScale: Int = 2) {
         guard !options.hasAligned else {
             stages = [Stage(name: "the decoded image", width: width, height: height),
                       Stage(name: "the aligned face", width: 512, height: 512)]
@@ -46,7 +46,7 @@ public struct WorkingSizes: Sendable, Equatable {
     }
 
     /// The first stage over `maxPixels`, if any.
-    public func firstOver(_ maxPixels: Int) -> Stage? {
+    package func firstOver(_ maxPixels: Int) -> Stage? {
         stages.first { $0.pixels > maxPixels }
     }
 

@@ -11,11 +11,11 @@ import TensorCore
 /// migrates the schema when the database is first reachable, warms the networks up, then takes jobs
 /// until SIGTERM or SIGINT (the job in hand may finish within `--shutdown-grace`, else it goes back
 /// to the queue), and exits 0.
-public enum WorkerProcess {
+package enum WorkerProcess {
     /// - Parameters:
     ///   - onReady: called once the networks are warmed up, just before the first claim.
     ///   - onListening: called with the port of `/metrics` once it listens (`--metrics-port`).
-    public static func run(configuration: ServiceConfiguration, models: FaceRestorationModels, logger: Logger,
+    package static func run(configuration: ServiceConfiguration, models: FaceRestorationModels, logger: Logger,
                            onReady: @Sendable (Duration) -> Void = { _ in },
                            onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         guard let location = configuration.store else {

@@ -3,8 +3,8 @@ import Foundation
 /// Byte sizes as people write them in flags and environment variables: `64MiB`, `64M`, `500k`,
 /// `1048576`. K, M and G are powers of 1024 however they are spelled (KB, KiB, K), since the limits
 /// guard memory, which comes in binary units.
-public enum ByteCount {
-    public static func parse(_ text: String) -> Int? {
+package enum ByteCount {
+    package static func parse(_ text: String) -> Int? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         let digits = trimmed.prefix { $0.isNumber || $0 == "." }
         guard !digits.isEmpty, let number = Double(digits), number.isFinite, number >= 0 else { return nil }
@@ -23,7 +23,7 @@ public enum ByteCount {
     }
 
     /// `64 MiB`, `1.5 MiB`, `300 bytes`.
-    public static func describe(_ bytes: Int) -> String {
+    package static func describe(_ bytes: Int) -> String {
         let units: [(Int, String)] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")]
         for (size, name) in units where bytes >= size {
             if bytes % size == 0 { return "\(bytes / size) \(name)" }
@@ -34,8 +34,8 @@ public enum ByteCount {
 }
 
 /// Durations for the retention setting: `90s`, `30m`, `1h`, `2d`, `0.5s`; a bare number is seconds.
-public enum DurationText {
-    public static func parse(_ text: String) -> Duration? {
+package enum DurationText {
+    package static func parse(_ text: String) -> Duration? {
         let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
         let digits = trimmed.prefix { $0.isNumber || $0 == "." }
         guard !digits.isEmpty, let number = Double(digits), number.isFinite, number >= 0 else { return nil }
@@ -52,7 +52,7 @@ public enum DurationText {
     }
 
     /// `1h`, `30m`, `45s`, `1.5s`: the largest unit that divides the duration.
-    public static func describe(_ duration: Duration) -> String {
+    package static func describe(_ duration: Duration) -> String {
         let ms = duration.milliseconds
         for (size, unit) in [(86_400_000, "d"), (3_600_000, "h"), (60_000, "m"), (1000, "s")] where ms >= size && ms % Int64(size) == 0 {
             return "\(ms / Int64(size))\(unit)"

@@ -5,64 +5,64 @@ import TensorCore
 
 /// Everything `facerestore serve` can be told, resolved and checked: flags over `FACERESTORE_*`
 /// variables over defaults (`ServiceSetting` lists them).
-public struct ServiceConfiguration: Sendable, Equatable {
-    public var host = "0.0.0.0"
-    public var port = 8080
+package struct ServiceConfiguration: Sendable, Equatable {
+    package var host = "0.0.0.0"
+    package var port = 8080
     /// nil: `ModelFiles`' default (`$FACERESTORE_MODELS`, else `./weights`).
-    public var modelsDirectory: String?
-    public var resultsDirectory = "results"
+    package var modelsDirectory: String?
+    package var resultsDirectory = "results"
     /// Absolute http(s) URL without a trailing slash, or nil to use the request's scheme and host.
-    public var publicBaseURL: String?
-    public var retention: Duration = .seconds(3600)
-    public var maxBodyBytes = 64 << 20
-    public var maxImageBytes = 20 << 20
-    public var maxPixels = 25_000_000
-    public var maxBatch = 8
-    public var queueDepth = 4
+    package var publicBaseURL: String?
+    package var retention: Duration = .seconds(3600)
+    package var maxBodyBytes = 64 << 20
+    package var maxImageBytes = 20 << 20
+    package var maxPixels = 25_000_000
+    package var maxBatch = 8
+    package var queueDepth = 4
     /// Request bodies held at once (`UploadBudget`): eight bodies of the default limit.
-    public var maxBufferedUploadBytes = 512 << 20
-    public var connectionLimits = ConnectionLimits()
+    package var maxBufferedUploadBytes = 512 << 20
+    package var connectionLimits = ConnectionLimits()
     /// nil: every core.
-    public var threads: Int?
-    public var detector = FaceRestorationModels.DetectorChoice.automatic
-    public var precision = PrecisionSetting.mixed
-    public var largeImageLimits = LargeImageLimits()
+    package var threads: Int?
+    package var detector = FaceRestorationModels.DetectorChoice.automatic
+    package var precision = PrecisionSetting.mixed
+    package var largeImageLimits = LargeImageLimits()
     /// Faces restored per photo, the largest first; the rest are left as they are.
-    public var maxFaces = 50
+    package var maxFaces = 50
     /// How long a synchronous `/api/process` may take, queue included; then 504.
-    public var requestTimeout: Duration = .seconds(300)
+    package var requestTimeout: Duration = .seconds(300)
     /// How long a job may take from submission; then it fails with 504.
-    public var jobTimeout: Duration = .seconds(3600)
+    package var jobTimeout: Duration = .seconds(3600)
     /// After SIGTERM or SIGINT, how long queued and running work may take to finish.
-    public var shutdownGrace: Duration = .seconds(30)
+    package var shutdownGrace: Duration = .seconds(30)
     /// The cluster's job database; nil: this process's own queue and results folder.
-    public var store: DatabaseLocation?
+    package var store: DatabaseLocation?
     /// With a store: serve HTTP only, and leave restorations to workers.
-    public var noInference = false
+    package var noInference = false
     /// With a store: how long a worker's claim on a job lasts without renewal.
-    public var lease: Duration = .seconds(30)
+    package var lease: Duration = .seconds(30)
     /// With a store: how many workers may start a job before it fails for good.
-    public var maxAttempts = 3
+    package var maxAttempts = 3
     /// `facerestore worker`: the port of its `/metrics` and `/api/ready`; nil: none.
-    public var metricsPort: Int?
+    package var metricsPort: Int?
 
-    public init() {}
+    package init() {}
 
     /// The limits every restoration runs under: the large-image rules, and `maxPixels` for every
     /// image the restoration makes (`WorkingSizes`), not only the upload.
-    public var restorationLimits: LargeImageLimits {
+    package var restorationLimits: LargeImageLimits {
         var limits = largeImageLimits
         limits.maxPixels = maxPixels
         return limits
     }
 
     /// The models folder these settings point at.
-    public func modelFiles(environment: [String: String] = ProcessInfo.processInfo.environment) -> ModelFiles {
+    package func modelFiles(environment: [String: String] = ProcessInfo.processInfo.environment) -> ModelFiles {
         ModelFiles(directory: modelsDirectory, environment: environment)
     }
 
     /// Resolves `flags` (raw flag values by setting, absent when not given) over `environment`.
-    public static func resolve(flags: [ServiceSetting: String],
+    package static func resolve(flags: [ServiceSetting: String],
                                environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ServiceConfiguration {
         var configuration = ServiceConfiguration()
         for setting in ServiceSetting.allCases {
@@ -204,7 +204,7 @@ public struct ServiceConfiguration: Sendable, Equatable {
     }
 
     /// The start-up summary, one setting per line.
-    public func summary(models: ModelFiles, resultsPath: String) -> [String] {
+    package func summary(models: ModelFiles, resultsPath: String) -> [String] {
         let threadText = threads.map(String.init) ?? "\(ProcessInfo.processInfo.activeProcessorCount) (all cores)"
         func rule(_ pixels: Int?) -> String { pixels.map { "\($0) px" } ?? "off" }
         return [
@@ -225,13 +225,13 @@ public struct ServiceConfiguration: Sendable, Equatable {
 }
 
 /// A setting that cannot be used, named by where it came from (flag or variable).
-public enum ConfigurationError: Error, CustomStringConvertible, Equatable, Sendable {
+package enum ConfigurationError: Error, CustomStringConvertible, Equatable, Sendable {
     case invalid(source: String, value: String, expected: String)
     case resultsFolderUnusable(path: String, reason: String)
     /// `source` only makes sense with the setting `needs`.
     case missingCompanion(source: String, needs: String, reason: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .invalid(let source, let value, let expected):
             "\(source): '\(value)' is not valid; expected \(expected)"

@@ -1,7 +1,7 @@
 /// One setting of `facerestore serve`: its flag, its environment variable and its help, in one place
 /// so the command line, the start-up summary and the README table cannot drift apart.
 /// A flag wins over the variable, the variable over the default.
-public enum ServiceSetting: String, CaseIterable, Sendable {
+package enum ServiceSetting: String, CaseIterable, Sendable {
     case host
     case port
     case models
@@ -34,10 +34,10 @@ public enum ServiceSetting: String, CaseIterable, Sendable {
     case metricsPort
 
     /// The long flag, e.g. `--public-url`.
-    public var flag: String { "--" + kebabName }
+    package var flag: String { "--" + kebabName }
 
     /// The environment variable, e.g. `FACERESTORE_PUBLIC_URL`.
-    public var environmentVariable: String {
+    package var environmentVariable: String {
         "FACERESTORE_" + kebabName.uppercased().replacingOccurrences(of: "-", with: "_")
     }
 
@@ -54,7 +54,7 @@ public enum ServiceSetting: String, CaseIterable, Sendable {
     }
 
     /// What the flag's value looks like in `--help`.
-    public var valueName: String {
+    package var valueName: String {
         switch self {
         case .host: "address"
         case .port: "port"
@@ -77,7 +77,7 @@ public enum ServiceSetting: String, CaseIterable, Sendable {
     }
 
     /// The default, as shown in `--help` and the README.
-    public var defaultDescription: String {
+    package var defaultDescription: String {
         let defaults = ServiceConfiguration()
         return switch self {
         case .host: defaults.host
@@ -114,7 +114,7 @@ public enum ServiceSetting: String, CaseIterable, Sendable {
     }
 
     /// What the setting does.
-    public var summary: String {
+    package var summary: String {
         switch self {
         case .host: "Address to listen on (0.0.0.0: every interface; 127.0.0.1: this machine only)."
         case .port: "TCP port to listen on (0 picks a free one)."
@@ -150,7 +150,7 @@ public enum ServiceSetting: String, CaseIterable, Sendable {
     }
 
     /// The `--help` text: what it does, the variable and the default.
-    public var help: String {
+    package var help: String {
         "\(summary) Env: \(environmentVariable). Default: \(defaultDescription)."
     }
 }

@@ -4,7 +4,7 @@ import Hummingbird
 /// Every failure a client can see, with what it needs to act on; the cases map one-to-one onto the
 /// contract's status table (`../shared/API.md`). Messages name the offending field or image and the
 /// limit, never a server path or an internal type.
-public enum ServiceError: Error, Equatable, Sendable {
+package enum ServiceError: Error, Equatable, Sendable {
     // 400
     case noImage
     case invalidImage(ImageLabel, reason: String)
@@ -69,13 +69,13 @@ public enum ServiceError: Error, Equatable, Sendable {
     case internalError(reference: String)
 
     /// The command that installs missing model files; part of every 503 for a missing model.
-    public static let installCommand = "facerestore models download"
+    package static let installCommand = "facerestore models download"
 
     /// `Retry-After` for `outOfMemory`: long enough for the request that held the memory (another
     /// process's, or a batch of this one's) to have finished.
-    public static let outOfMemoryRetrySeconds = 10
+    package static let outOfMemoryRetrySeconds = 10
 
-    public var status: HTTPResponse.Status {
+    package var status: HTTPResponse.Status {
         switch self {
         case .noImage, .invalidImage, .invalidParameter, .malformedJSON, .malformedMultipart, .invalidBase64, .malformedRequest: .badRequest
         case .notFound, .jobNotFound: .notFound
@@ -98,7 +98,7 @@ public enum ServiceError: Error, Equatable, Sendable {
         }
     }
 
-    public var message: String {
+    package var message: String {
         switch self {
         case .noImage:
             "no image: send one or more multipart file parts named 'image', or JSON with 'image_base64' or 'images_base64'"
@@ -174,7 +174,7 @@ public enum ServiceError: Error, Equatable, Sendable {
     }
 
     /// Extra headers: `Retry-After` when at capacity, `Allow` for a wrong method.
-    public var headers: HTTPFields {
+    package var headers: HTTPFields {
         switch self {
         case .atCapacity(let seconds), .uploadsAtCapacity(let seconds): [.retryAfter: String(seconds)]
         case .shuttingDown, .stoppedByShutdown: [.retryAfter: String(5)]
@@ -187,24 +187,24 @@ public enum ServiceError: Error, Equatable, Sendable {
 
 /// Names one input image in messages: its position when the request has several, and the name the
 /// client gave it.
-public struct ImageLabel: Equatable, Sendable, CustomStringConvertible {
-    public let index: Int
-    public let count: Int
-    public let name: String
+package struct ImageLabel: Equatable, Sendable, CustomStringConvertible {
+    package let index: Int
+    package let count: Int
+    package let name: String
 
-    public init(index: Int, count: Int, name: String) {
+    package init(index: Int, count: Int, name: String) {
         self.index = index
         self.count = count
         self.name = name
     }
 
-    public var description: String {
+    package var description: String {
         count > 1 ? "image \(index) of \(count) ('\(name)')" : "image '\(name)'"
     }
 }
 
 extension ServiceError: HTTPResponseError {
-    public func response(from request: Request, context: some RequestContext) throws -> Response {
+    package func response(from request: Request, context: some RequestContext) throws -> Response {
         JSONResponse.make(ErrorBody(message: message, context: context), status: status, headers: headers)
     }
 }

@@ -3,7 +3,7 @@ import Foundation
 
 /// Element-wise activations run in place by oneDNN's vectorised kernels (Swift's scalar `exp` would
 /// dominate the run time on large feature maps).
-public enum Activation: Hashable, Sendable {
+package enum Activation: Hashable, Sendable {
     case swish
     case relu
     case leakyReLU(Float)
@@ -24,13 +24,13 @@ public enum Activation: Hashable, Sendable {
 extension Tensor {
     /// Applies `activation` to every element of this tensor's own storage: in place when this
     /// handle is the only one to it, else on a copy first (other handles keep their values).
-    public mutating func apply(_ activation: Activation) throws {
+    package mutating func apply(_ activation: Activation) throws {
         try makeUnique()
         try EltwiseCache.shared.run(activation, on: data, count: Tensor.storageCount(shape: shape, layout: layout))
     }
 
     /// A new tensor holding `activation(self)`.
-    public func applying(_ activation: Activation) throws -> Tensor {
+    package func applying(_ activation: Activation) throws -> Tensor {
         var out = try copy()
         try out.apply(activation)
         return out

@@ -61,7 +61,7 @@ final class FormattedBuffer: @unchecked Sendable {
 
 extension Tensor {
     /// The tensor in another layout, reordered by oneDNN (fast for large feature maps).
-    public func withLayout(_ target: TensorLayout) throws -> Tensor {
+    package func withLayout(_ target: TensorLayout) throws -> Tensor {
         if layout == target { return self }
         let out = try Tensor(zeros: shape, layout: target)
         try DNNL.reorder(from: DNNL.descriptor(for: self), data, to: DNNL.descriptor(for: out), out.data)

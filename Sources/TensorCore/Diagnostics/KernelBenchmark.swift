@@ -4,10 +4,10 @@ import Foundation
 
 /// Reference measurements taken in the same process as a network benchmark, so that network speed
 /// can be reported as a ratio that survives a noisy, shared machine.
-public enum KernelBenchmark {
+package enum KernelBenchmark {
     /// OpenBLAS sgemm throughput on `size`³ matrices: the best of `repetitions` runs, in GFLOP/s.
     /// Measure it after the network: OpenBLAS's threads keep spinning for a while afterwards.
-    public static func sgemmGFLOPs(size: Int = 2048, repetitions: Int = 5) throws -> Double {
+    package static func sgemmGFLOPs(size: Int = 2048, repetitions: Int = 5) throws -> Double {
         let a = try Tensor(zeros: [size, size]), b = try Tensor(zeros: [size, size]), c = try Tensor(zeros: [size, size])
         for i in 0..<size * size {
             a.data[i] = Float(i % 7) * 0.1 - 0.3
@@ -25,7 +25,7 @@ public enum KernelBenchmark {
     }
 
     /// Peak resident set size of this process so far, in megabytes (Linux `VmHWM`).
-    public static func peakResidentMegabytes() -> Double {
+    package static func peakResidentMegabytes() -> Double {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
         for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
             let kilobytes = line.split(separator: " ").compactMap { Double($0) }.first ?? 0
@@ -36,8 +36,8 @@ public enum KernelBenchmark {
 }
 
 /// Monotonic wall-clock timing.
-public enum Clock {
-    public static func measure(_ body: () throws -> Void) rethrows -> Double {
+package enum Clock {
+    package static func measure(_ body: () throws -> Void) rethrows -> Double {
         let start = DispatchTime.now().uptimeNanoseconds
         try body()
         return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
