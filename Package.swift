@@ -111,7 +111,7 @@ let package = Package(
         .testTarget(
             name: "ServiceTests",
             dependencies: [
-                "Service", "ModelDownloads", "ModelCatalog", "Restoration", "Checkpoints", "Imaging", "TestSupport",
+                "Service", "ModelDownloads", "ModelCatalog", "Restoration", "Checkpoints", "Imaging", "TensorCore", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -7,8 +7,8 @@ import TensorCore
 package enum KernelBenchmark {
     /// OpenBLAS sgemm throughput on `size`³ matrices: the best of `repetitions` runs, in GFLOP/s.
     /// Measure it after the network: OpenBLAS's threads keep spinning for a while afterwards.
-    package static func sgemmGFLOPs(size: Int = 2048, repetitions: Int = 5) -> Double {
-        let a = Tensor(zeros: [size, size]), b = Tensor(zeros: [size, size]), c = Tensor(zeros: [size, size])
+    package static func sgemmGFLOPs(size: Int = 2048, repetitions: Int = 5) throws -> Double {
+        let a = try Tensor(zeros: [size, size]), b = try Tensor(zeros: [size, size]), c = try Tensor(zeros: [size, size])
         for i in 0..<size * size {
             a.data[i] = Float(i % 7) * 0.1 - 0.3
             b.data[i] = Float(i % 5) * 0.1 - 0.2

@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 
 /// Entry point: reads any supported checkpoint file into a `StateDict`.
 package enum CheckpointReader {

@@ -80,7 +80,7 @@ enum Safetensors {
             guard count * dtype.byteSize == end - begin else {
                 throw malformed("\(key): shape \(info.shape) of \(info.dtype) needs \(count * dtype.byteSize) bytes, offsets span \(end - begin)")
             }
-            let tensor = Tensor(zeros: info.shape)
+            let tensor = try Tensor(zeros: info.shape)
             if count > 0 {
                 ElementConversion.convert(bytes.baseAddress! + dataStart + begin, dtype: dtype, bigEndian: false,
                                           count: count, stride: 1, into: tensor.data)

@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 import TensorCore
 
 /// Writes a `StateDict` as a float32 safetensors file. Tests use it to put synthetic weights on

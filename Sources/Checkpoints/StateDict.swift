@@ -1,4 +1,4 @@
-import TensorCore
+package import TensorCore
 
 /// The element type a checkpoint stored a tensor in. Tensors are always handed out as float32;
 /// this records what the file held (e.g. to tell fp16 release files from fp32 ones).

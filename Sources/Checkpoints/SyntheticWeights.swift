@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 import TensorCore
 
 /// Full-size stand-in weights built from a manifest (fixtures' SYNTHETIC_WEIGHTS.md), so tests can run
@@ -44,7 +44,7 @@ package enum SyntheticWeights {
             guard let count = TensorMaterializer.checkedElementCount(entry.shape) else {
                 throw malformed("\(entry.name): shape \(entry.shape) is too large")
             }
-            let tensor = Tensor(zeros: entry.shape)
+            let tensor = try Tensor(zeros: entry.shape)
             let dtype: StorageDType
             switch entry.dtype {
             case "float32":

@@ -38,7 +38,7 @@ enum TensorMaterializer {
         guard reference.storageOffset >= 0 else { throw invalid("negative storage offset \(reference.storageOffset)") }
 
         guard let count = checkedElementCount(size) else { throw invalid("size \(size) is too large") }
-        if count == 0 { return (Tensor(zeros: size), dtype) }
+        if count == 0 { return (try Tensor(zeros: size), dtype) }
 
         // Highest element index touched, relative to the start of the root storage.
         var last = reference.storageOffset
@@ -64,7 +64,7 @@ enum TensorMaterializer {
                                                   neededBytes: neededBytes, availableBytes: storageBytes.count)
         }
 
-        let tensor = Tensor(zeros: size)
+        let tensor = try Tensor(zeros: size)
         let source = storageBytes.baseAddress! + base * dtype.byteSize
         let destination = tensor.data
         if isRowMajor(size: size, stride: stride) {

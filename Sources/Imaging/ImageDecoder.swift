@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 
 /// Entry point for untrusted image bytes: recognises the format from its magic number, enforces the
 /// pixel limit from the header before any pixel buffer exists, decodes, and applies EXIF orientation

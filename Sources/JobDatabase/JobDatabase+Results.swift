@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 import PostgresNIO
 
 /// Result files kept in the database, so every replica serves every result.

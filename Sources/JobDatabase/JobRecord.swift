@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 
 /// A job's state in the database. The order is the only way states move: queued, running (and back
 /// to queued when its worker's lease runs out), then one final state.

@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 
 /// The SHA-256 of each model file as it was when `facerestore models download` fetched it, kept in
 /// `SHA256SUMS` in the models folder (the `sha256sum` format, so `sha256sum -c SHA256SUMS` run in

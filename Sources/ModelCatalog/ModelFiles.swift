@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 
 /// Where the official model files are found: `--models`, else `$FACERESTORE_MODELS`, else `./weights`.
 /// Files keep their release names; the upstream folder layout (`weights/CodeFormer/codeformer.pth`)

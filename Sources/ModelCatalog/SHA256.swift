@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 
 /// SHA-256 (FIPS 180-4), streaming. The model files are checked against the digest recorded when
 /// they were downloaded; no crypto library is linked for one hash, and the official files are a few

@@ -1,5 +1,5 @@
-import Foundation
-import ModelCatalog
+package import Foundation
+package import ModelCatalog
 
 /// Installs the official model files into the models folder: downloads each from its release URL
 /// (or a mirror with the same file names) with a progress bar, resumes a partial download, moves the

@@ -1,5 +1,5 @@
-import Foundation
-import ModelCatalog
+package import Foundation
+package import ModelCatalog
 
 /// The state of each official model file on disk, for `facerestore models list` and `verify`.
 package struct ModelFileStatus: Sendable, Equatable {

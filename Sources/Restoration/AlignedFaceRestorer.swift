@@ -1,5 +1,5 @@
-import Imaging
-import Networks
+package import Imaging
+package import Networks
 
 /// Restores faces that are already cropped and aligned, as the official CLI does with
 /// `--has_aligned`: resize to 512x512 (bilinear), detect grey input, CodeFormer with adain, back to
@@ -19,7 +19,8 @@ package final class AlignedFaceRestorer: @unchecked Sendable {
         package let inputWasGray: Bool
     }
 
-    package func restore(_ input: Image, fidelity: Float) -> Result {
+    /// Throws `ComputeError` when the network cannot run (out of memory).
+    package func restore(_ input: Image, fidelity: Float) throws -> Result {
         let size = CodeFormerConfiguration.imageSize
         let (color, alpha) = input.splitAlpha()
         var bgr = color.openCVColor()
@@ -27,8 +28,8 @@ package final class AlignedFaceRestorer: @unchecked Sendable {
             bgr = bgr.resized(width: size, height: size, interpolation: .linear)
         }
         let isGray = Grayscale.isGray(bgr: bgr.pixels8, threshold: Self.grayThreshold)
-        let output = codeformer(FaceTensor.tensor(fromBGR: bgr.pixels8, width: size, height: size), w: fidelity, adain: true)
-        var restored = FaceTensor.bgr(from: output.image)
+        let output = try codeformer(FaceTensor.tensor(fromBGR: bgr.pixels8, width: size, height: size), w: fidelity, adain: true)
+        var restored = try FaceTensor.bgr(from: output.image)
         if isGray { restored = Grayscale.grayBGR(restored) }
         var image = Image(width: size, height: size, channels: 3, pixels8: restored).swappingRedBlue()
         if let alpha {

@@ -1,6 +1,6 @@
-import Imaging
-import Networks
-import TensorCore
+package import Imaging
+package import Networks
+package import TensorCore
 
 /// Real-ESRGAN's whole-image upscaler (`RealESRGANer` in sczhou/CodeFormer
 /// `basicsr/utils/realesrgan_utils.py`): reflect pre-pad, reflect mod-pad (scale 2), the network on the
@@ -48,8 +48,8 @@ package final class RealESRGANer: @unchecked Sendable {
     // MARK: enhance
 
     /// `enhance` without a tile callback.
-    package func enhance(_ image: Image, outscale: Double? = nil) -> Image {
-        enhance(image, outscale: outscale) { _, _ in }
+    package func enhance(_ image: Image, outscale: Double? = nil) throws -> Image {
+        try enhance(image, outscale: outscale) { _, _ in }
     }
 
     /// `RealESRGANer.enhance(img, outscale)` with `alpha_upsampler='realesrgan'`.
@@ -64,7 +64,7 @@ package final class RealESRGANer: @unchecked Sendable {
     /// - `beforeTile(k, n)`: called before each of the `n` network runs (tiles, over the colour and
     ///   the alpha pass), k from 0; it can throw to stop the upscale there.
     package func enhance(_ image: Image, outscale: Double? = nil,
-                        beforeTile: (_ index: Int, _ count: Int) throws -> Void) rethrows -> Image {
+                        beforeTile: (_ index: Int, _ count: Int) throws -> Void) throws -> Image {
         let (w, h) = (image.width, image.height)
         let maxValue = image.bitDepth == 8 ? Int(image.pixels8.max() ?? 0) : Int(image.pixels16.max() ?? 0)
         let sixteenBit = maxValue > 256
@@ -75,8 +75,8 @@ package final class RealESRGANer: @unchecked Sendable {
         let isGray = colorChannels == 1
 
         /// One plane (or three) of the input as a (1, 3, h, w) tensor in [0, 1]; grey is replicated.
-        func inputTensor(channels source: [Int]) -> Tensor {
-            let t = Tensor(zeros: [1, 3, h, w])
+        func inputTensor(channels source: [Int]) throws -> Tensor {
+            let t = try Tensor(zeros: [1, 3, h, w])
             for c in 0..<3 {
                 let offset = source[source.count == 1 ? 0 : c]
                 let dst = t.data + c * n
@@ -90,11 +90,11 @@ package final class RealESRGANer: @unchecked Sendable {
         let (ow, oh) = (color.shape[3], color.shape[2])
         let plane = ow * oh
         var planes: [UnsafeMutablePointer<Float>] = []
-        let grey = isGray ? Self.gray(color) : nil
+        let grey = isGray ? try Self.gray(color) : nil
         if let grey { planes.append(grey.data) } else { planes += (0..<3).map { color.data + $0 * plane } }
         var alpha: Tensor?
         if image.hasAlpha {
-            alpha = Self.gray(clamped(try upscaleRaw(inputTensor(channels: [ch - 1])) { try beforeTile($1 + $0, $1 * passes) }))
+            alpha = try Self.gray(clamped(try upscaleRaw(inputTensor(channels: [ch - 1])) { try beforeTile($1 + $0, $1 * passes) }))
             planes.append(alpha!.data)
         }
 
@@ -132,9 +132,9 @@ package final class RealESRGANer: @unchecked Sendable {
 
     /// OpenCV's float BGR->GRAY on an RGB (1, 3, H, W) tensor: `fma(r, 0.299, fma(g, 0.587, b * 0.114))`
     /// as its SIMD loop computes it. Returns (1, 1, H, W).
-    static func gray(_ t: Tensor) -> Tensor {
+    static func gray(_ t: Tensor) throws -> Tensor {
         let plane = t.shape[2] * t.shape[3]
-        let out = Tensor(zeros: [1, 1, t.shape[2], t.shape[3]])
+        let out = try Tensor(zeros: [1, 1, t.shape[2], t.shape[3]])
         let (r, g, b, d) = (t.data, t.data + plane, t.data + 2 * plane, out.data)
         let (cr, cg, cb): (Float, Float, Float) = (0.299, 0.587, 0.114)
         for i in 0..<plane {
@@ -146,36 +146,37 @@ package final class RealESRGANer: @unchecked Sendable {
     // MARK: raw
 
     /// `upscaleRaw` without a tile callback.
-    package func upscaleRaw(_ input: Tensor) -> Tensor {
-        upscaleRaw(input) { _, _ in }
+    package func upscaleRaw(_ input: Tensor) throws -> Tensor {
+        try upscaleRaw(input) { _, _ in }
     }
 
     /// `pre_process` -> `process` / `tile_process` -> `post_process`: a contiguous (1, C, H, W) float
     /// image in [0, 1] to the unclamped (1, C, H*scale, W*scale) network output with all padding removed.
     /// `beforeTile(k, n)` is called before each of the `n` network runs.
-    package func upscaleRaw(_ input: Tensor, beforeTile: (_ index: Int, _ count: Int) throws -> Void) rethrows -> Tensor {
+    /// Throws what `beforeTile` throws, and `ComputeError` when the network cannot run.
+    package func upscaleRaw(_ input: Tensor, beforeTile: (_ index: Int, _ count: Int) throws -> Void) throws -> Tensor {
         precondition(input.rank == 4 && input.shape[0] == 1, "expected (1, C, H, W), got \(input.shape)")
-        var img = input.contiguous()
-        if prePad > 0 { img = Self.reflectPadded(img, bottom: prePad, right: prePad) }
+        var img = try input.contiguous()
+        if prePad > 0 { img = try Self.reflectPadded(img, bottom: prePad, right: prePad) }
         var modPadH = 0, modPadW = 0
         if let m = modScale {
             let (h, w) = (img.shape[2], img.shape[3])
             if h % m != 0 { modPadH = m - h % m }
             if w % m != 0 { modPadW = m - w % m }
-            if modPadH > 0 || modPadW > 0 { img = Self.reflectPadded(img, bottom: modPadH, right: modPadW) }
+            if modPadH > 0 || modPadW > 0 { img = try Self.reflectPadded(img, bottom: modPadH, right: modPadW) }
         }
         var output: Tensor
         if tile > 0 {
             output = try tiled(img, beforeTile: beforeTile)
         } else {
             try beforeTile(0, 1)
-            output = network(img)
+            output = try network(img)
         }
         let s = scale
         let keepH = output.shape[2] - (modPadH + prePad) * s
         let keepW = output.shape[3] - (modPadW + prePad) * s
         if keepH != output.shape[2] || keepW != output.shape[3] {
-            output = Self.cropped(output, y: 0, x: 0, height: keepH, width: keepW)
+            output = try Self.cropped(output, y: 0, x: 0, height: keepH, width: keepW)
         }
         return output
     }
@@ -183,11 +184,11 @@ package final class RealESRGANer: @unchecked Sendable {
     /// `tile_process`: non-overlapping cores of `tile` pixels, each run with `tilePad` context clipped
     /// to the image as an independent image; the cores of the outputs stitched together (or, with
     /// `seamOverlap`, cross-faded across each seam).
-    func tiled(_ img: Tensor, beforeTile: (_ index: Int, _ count: Int) throws -> Void) rethrows -> Tensor {
+    func tiled(_ img: Tensor, beforeTile: (_ index: Int, _ count: Int) throws -> Void) throws -> Tensor {
         let (c, h, w) = (img.shape[1], img.shape[2], img.shape[3])
         let s = scale
         let (oh, ow) = (h * s, w * s)
-        let output = Tensor(zeros: [1, c, oh, ow])
+        let output = try Tensor(zeros: [1, c, oh, ow])
         let tilesX = (w + tile - 1) / tile, tilesY = (h + tile - 1) / tile
         let overlap = seamOverlap * s
         for ty in 0..<tilesY {
@@ -197,8 +198,8 @@ package final class RealESRGANer: @unchecked Sendable {
                 let px0 = max(x0 - tilePad, 0), px1 = min(x1 + tilePad, w)
                 let py0 = max(y0 - tilePad, 0), py1 = min(y1 + tilePad, h)
                 try beforeTile(ty * tilesX + tx, tilesX * tilesY)
-                let tileInput = Self.cropped(img, y: py0, x: px0, height: py1 - py0, width: px1 - px0)
-                let tileOutput = network(tileInput).contiguous()
+                let tileInput = try Self.cropped(img, y: py0, x: px0, height: py1 - py0, width: px1 - px0)
+                let tileOutput = try network(tileInput).contiguous()
                 let (toh, tow) = (tileOutput.shape[2], tileOutput.shape[3])
                 if overlap > 0 {
                     let xs = Self.seamWeights(start: x0 * s, end: x1 * s, length: ow, overlap: overlap)
@@ -245,11 +246,11 @@ package final class RealESRGANer: @unchecked Sendable {
     }
 
     /// `F.pad(x, (0, right, 0, bottom), 'reflect')` on a contiguous (1, C, H, W) tensor.
-    static func reflectPadded(_ x: Tensor, bottom: Int, right: Int) -> Tensor {
+    static func reflectPadded(_ x: Tensor, bottom: Int, right: Int) throws -> Tensor {
         let (c, h, w) = (x.shape[1], x.shape[2], x.shape[3])
         precondition(bottom < h && right < w, "reflect padding (\(bottom), \(right)) needs a larger image than \(w)x\(h)")
         let (nh, nw) = (h + bottom, w + right)
-        let out = Tensor(uninitialized: [1, c, nh, nw])
+        let out = try Tensor(uninitialized: [1, c, nh, nw])
         func reflect(_ i: Int, _ n: Int) -> Int { i < n ? i : 2 * (n - 1) - i }
         for ch in 0..<c {
             for y in 0..<nh {
@@ -263,10 +264,10 @@ package final class RealESRGANer: @unchecked Sendable {
     }
 
     /// Rows `[y, y + height)` and columns `[x, x + width)` of a contiguous (1, C, H, W) tensor.
-    static func cropped(_ t: Tensor, y: Int, x: Int, height: Int, width: Int) -> Tensor {
+    static func cropped(_ t: Tensor, y: Int, x: Int, height: Int, width: Int) throws -> Tensor {
         let (c, h, w) = (t.shape[1], t.shape[2], t.shape[3])
         precondition(y >= 0 && x >= 0 && y + height <= h && x + width <= w, "crop outside \(w)x\(h)")
-        let out = Tensor(uninitialized: [1, c, height, width])
+        let out = try Tensor(uninitialized: [1, c, height, width])
         for ch in 0..<c {
             for r in 0..<height {
                 (out.data + (ch * height + r) * width).update(from: t.data + (ch * h + y + r) * w + x, count: width)

@@ -1,11 +1,12 @@
 import Foundation
-import Hummingbird
+package import Hummingbird
 import JobDatabase
-import Logging
+package import Logging
 import NIOCore
-import Restoration
+package import Restoration
 import ServiceLifecycle
 import UnixSignals
+import TensorCore
 
 /// The CodeFormer web API (`../shared/API.md`) as a Hummingbird application: the routes, CORS and
 /// error JSON on all of them, the back end (this process's inference thread, jobs and results
@@ -72,9 +73,16 @@ package final class FaceRestoreService: Sendable {
 
     /// Builds the networks' kernels on the inference thread before a request needs them (the first
     /// request is then as fast as the rest); requests arriving meanwhile queue behind it as usual.
+    /// A warm-up that fails for lack of memory still leaves the service ready (the first request
+    /// builds the kernels instead) and is thrown for the log.
     package func warmUp() async throws {
         if let restorer {
-            try await executor.run { restorer.warmUp() }
+            do {
+                try await executor.run { try restorer.warmUp() }
+            } catch let error as ComputeError {
+                readiness.markWarmedUp()
+                throw error
+            }
         }
         readiness.markWarmedUp()
     }

@@ -88,7 +88,8 @@ package final class Conv2d: @unchecked Sendable {
     let bias: Tensor?
     /// The plans of the shapes seen last (a network meets only a few at a time).
     private var plans = RecentlyUsedCache<PlanKey, Plan>(capacity: Conv2d.cachedPlans)
-    /// Shapes oneDNN has no optimised kernel for, so the fallback is not re-probed on every call.
+    /// Shapes oneDNN has no optimised kernel for, so the fallback is not re-probed on every call
+    /// (failures for lack of memory are not kept: they may pass next time).
     private var failedPlans = RecentlyUsedCache<PlanKey, Error>(capacity: Conv2d.cachedPlans)
     /// How many input shapes a layer keeps plans for; older ones are built again when met again.
     package static let cachedPlans = 16
@@ -111,9 +112,9 @@ package final class Conv2d: @unchecked Sendable {
     /// is none (no descriptor, or only its `ref:` code).
     private static func probeDirectKernel(block: Int, dataType: dnnl_data_type_t) -> String? {
         let layout = TensorLayout.channelBlocked(block)
-        var src = DNNL.descriptor(shape: [1, 64, 32, 32], layout: layout, dataType: dataType)
-        var dst = DNNL.descriptor(shape: [1, 64, 32, 32], layout: layout)
-        var wei = DNNL.descriptor([64, 64, 3, 3], dnnl_format_tag_any, dataType)
+        guard var src = try? DNNL.descriptor(shape: [1, 64, 32, 32], layout: layout, dataType: dataType),
+              var dst = try? DNNL.descriptor(shape: [1, 64, 32, 32], layout: layout),
+              var wei = try? DNNL.descriptor([64, 64, 3, 3], dnnl_format_tag_any, dataType) else { return nil }
         var strides: [dnnl_dim_t] = [1, 1], pad: [dnnl_dim_t] = [1, 1]
         var desc = dnnl_convolution_desc_t()
         var pd: dnnl_primitive_desc_t?
@@ -137,9 +138,9 @@ package final class Conv2d: @unchecked Sendable {
     /// - Parameters:
     ///   - weight: `(out, in, kh, kw)` as in the state dict.
     ///   - bias: `(out)` or nil.
-    package init(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: ConvPadding, algorithm: ConvAlgorithm = .direct) {
+    package init(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: ConvPadding, algorithm: ConvAlgorithm = .direct) throws {
         precondition(weight.rank == 4, "conv weight must be 4-D, got \(weight.shape)")
-        let plain = weight.contiguous()
+        let plain = try weight.contiguous()
         outChannels = plain.shape[0]
         inChannels = plain.shape[1]
         kernelSize = (plain.shape[2], plain.shape[3])
@@ -152,103 +153,101 @@ package final class Conv2d: @unchecked Sendable {
         case .winogradOrBFloat16 where !Conv2d.bfloat16Supported: self.algorithm = .winograd
         default: self.algorithm = algorithm
         }
-        weights = FormattedBuffer(descriptor: DNNL.descriptor(plain.shape, dnnl_oihw), storage: plain.storage)
+        weights = FormattedBuffer(descriptor: DNNL.parameterDescriptor(plain.shape, dnnl_oihw), storage: plain.storage)
         plainWeights = self.algorithm.triesWinograd ? weights : nil
         if let bias { precondition(bias.shape == [outChannels], "conv bias \(bias.shape) for \(outChannels) outputs") }
-        self.bias = bias?.contiguous()
+        self.bias = try bias?.contiguous()
     }
 
-    package convenience init(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int, algorithm: ConvAlgorithm = .direct) {
-        self.init(weight: weight, bias: bias, stride: stride, padding: .symmetric(padding), algorithm: algorithm)
+    package convenience init(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int, algorithm: ConvAlgorithm = .direct) throws {
+        try self.init(weight: weight, bias: bias, stride: stride, padding: .symmetric(padding), algorithm: algorithm)
     }
 
-    /// `activation(conv(x) + bias) + residualScale * residual`.
+    /// `activation(conv(x) + bias) + residualScale * residual`. Throws `ComputeError` when oneDNN
+    /// cannot build or run the layer for this shape, or memory runs out.
     package func callAsFunction(
         _ x: Tensor, activation: FusedActivation = .none, residual: Tensor? = nil, residualScale: Float = 1
-    ) -> Tensor {
-        forward(x, activation: activation, residual: residual, residualScale: residualScale, reuseResidual: false)
+    ) throws -> Tensor {
+        var residual = residual
+        return try forward(x, activation: activation, residual: &residual, residualScale: residualScale)
     }
 
-    /// `conv(x) + bias + residual`, written into `residual`'s own storage when its layout allows
-    /// (saving a copy of a whole feature map). Only for a residual the caller has just made and
-    /// does not read again.
-    package func accumulating(_ x: Tensor, into residual: Tensor) -> Tensor {
-        forward(x, activation: .none, residual: residual, residualScale: 1, reuseResidual: true)
+    /// `conv(x) + bias + residual`, written into `residual`'s storage when this is its only handle
+    /// and its layout allows (saving a copy of a whole feature map); hand it over with `consume`.
+    /// A residual shared with another handle is copied first, so that handle keeps its values.
+    package func accumulating(_ x: Tensor, into residual: consuming Tensor) throws -> Tensor {
+        var owned: Tensor? = consume residual
+        return try forward(x, activation: .none, residual: &owned, residualScale: 1)
     }
 
+    /// `residual` is taken over: its storage is written when no other handle shares it.
     private func forward(
-        _ x: Tensor, activation: FusedActivation, residual: Tensor?, residualScale: Float, reuseResidual: Bool
-    ) -> Tensor {
+        _ x: Tensor, activation: FusedActivation, residual: inout Tensor?, residualScale: Float
+    ) throws -> Tensor {
         precondition(x.rank == 4 && x.shape[1] == inChannels, "conv expects \(inChannels) input channels, got \(x.shape)")
         var input: Tensor
         if algorithm == .gemm {
-            input = x.withLayout(.contiguous)
+            input = try x.withLayout(.contiguous)
         } else {
-            input = x.layout == .contiguous && inChannels >= Conv2d.activationBlock ? x.withLayout(.channelBlocked(Conv2d.activationBlock)) : x
+            input = x.layout == .contiguous && inChannels >= Conv2d.activationBlock ? try x.withLayout(.channelBlocked(Conv2d.activationBlock)) : x
         }
         if algorithm == .gemm {
-            return im2col(input, activation: activation, residual: residual, residualScale: residualScale)
+            return try im2col(input, activation: activation, residual: &residual, residualScale: residualScale)
         }
-        let (plan, planInput) = plan(for: input, activation: activation, hasResidual: residual != nil)
+        let (plan, planInput) = try plan(for: input, activation: activation, hasResidual: residual != nil)
         input = planInput
         let output: Tensor
-        if let residual {
-            precondition(residual.shape == plan.outputShape, "residual \(residual.shape) vs conv output \(plan.outputShape)")
+        if var given = residual.take() {
+            precondition(given.shape == plan.outputShape, "residual \(given.shape) vs conv output \(plan.outputShape)")
+            if given.layout != plan.outputLayout { given = try given.withLayout(plan.outputLayout) }
+            // The sum is written over the residual: it must be this call's alone.
+            try given.makeUnique()
             // oneDNN's AVX2 kernels only fuse an unscaled sum: scale the output buffer instead.
-            let matched = residual.withLayout(plan.outputLayout)
-            let owned = reuseResidual || matched.storage !== residual.storage
-            output = (owned ? matched : matched.copy()).scaledInPlace(by: residualScale)
+            try given.scale(by: residualScale)
+            output = given
         } else {
-            output = Tensor(uninitialized: plan.outputShape, layout: plan.outputLayout)
+            output = try Tensor(uninitialized: plan.outputShape, layout: plan.outputLayout)
         }
         FlopCounter.add(flops(height: input.shape[2], width: input.shape[3]) * Double(input.shape[0]))
-        do {
-            try plan.run(source: UnsafeMutableRawPointer(input.data), destination: UnsafeMutableRawPointer(output.data), bias: bias)
-            withExtendedLifetime(input) {}
-        } catch {
-            fatalError("\(error)")
-        }
-        return output.withLayout(.channelBlocked(Conv2d.activationBlock))
+        try plan.run(source: UnsafeMutableRawPointer(input.data), destination: UnsafeMutableRawPointer(output.data), bias: bias)
+        withExtendedLifetime(input) {}
+        return try output.withLayout(.channelBlocked(Conv2d.activationBlock))
     }
 
     /// The plan for `input` (and the input in the layout it takes). oneDNN's AVX-512 kernels skip
     /// some small channel counts (e.g. 8 -> 8) that its AVX2 kernels cover: such layers run on
     /// 8-channel blocks and their outputs are converted back.
-    private func plan(for input: Tensor, activation: FusedActivation, hasResidual: Bool) -> (Plan, Tensor) {
+    private func plan(for input: Tensor, activation: FusedActivation, hasResidual: Bool) throws -> (Plan, Tensor) {
         let key = PlanKey(shape: input.shape, layout: input.layout, activation: activation, hasResidual: hasResidual,
                           outputBlock: Conv2d.activationBlock)
         do {
             return (try plan(for: key), input)
-        } catch KernelError.referenceFallback where Conv2d.activationBlock != 8 {
-            let narrow = input.withLayout(inChannels >= 8 ? .channelBlocked(8) : .contiguous)
+        } catch ComputeError.referenceFallback where Conv2d.activationBlock != 8 {
+            let narrow = try input.withLayout(inChannels >= 8 ? .channelBlocked(8) : .contiguous)
             let fallback = PlanKey(shape: narrow.shape, layout: narrow.layout, activation: activation, hasResidual: hasResidual, outputBlock: 8)
-            do {
-                return (try plan(for: fallback), narrow)
-            } catch {
-                fatalError("\(error)")
-            }
-        } catch {
-            fatalError("\(error)")
+            return (try plan(for: fallback), narrow)
         }
     }
 
-    private func im2col(_ input: Tensor, activation: FusedActivation, residual: Tensor?, residualScale: Float) -> Tensor {
+    private func im2col(_ input: Tensor, activation: FusedActivation, residual: inout Tensor?, residualScale: Float) throws -> Tensor {
         precondition(activation == .none || residual == nil, "im2col convolution fuses an activation or a residual, not both")
         let out = outputSize(height: input.shape[2], width: input.shape[3])
         let shape = [input.shape[0], outChannels, out.height, out.width]
-        let output: Tensor
-        if let residual {
-            precondition(residual.shape == shape, "residual \(residual.shape) vs conv output \(shape)")
-            output = residual.withLayout(.contiguous).copy().scaledInPlace(by: residualScale)
+        var output: Tensor
+        let accumulate = residual != nil
+        if let given = residual.take() {
+            precondition(given.shape == shape, "residual \(given.shape) vs conv output \(shape)")
+            output = try given.withLayout(.contiguous).copy()
+            try output.scale(by: residualScale)
         } else {
-            output = Tensor(uninitialized: shape)
+            output = try Tensor(uninitialized: shape)
         }
         // FLOPs are counted by the GEMMs.
         let kernel = Im2colConvolution(
             inChannels: inChannels, outChannels: outChannels, kernel: kernelSize, stride: stride, padding: padding,
             weights: weights.storage.pointer, bias: bias?.data)
-        kernel.run(input: input, output: output, accumulate: residual != nil)
-        if let pass = activation.separatePass { output.applyInPlace(pass) }
+        try kernel.run(input: input, output: output, accumulate: accumulate)
+        if let pass = activation.separatePass { try output.apply(pass) }
         return output
     }
 
@@ -284,7 +283,7 @@ package final class Conv2d: @unchecked Sendable {
         do {
             plan = try Plan(conv: self, key: key, weights: plainWeights ?? weights)
         } catch {
-            failedPlans.insert(error, for: key)
+            if !((error as? ComputeError)?.isResourceExhaustion ?? false) { failedPlans.insert(error, for: key) }
             throw error
         }
         // Keep a single copy of the weights: in the format the newest plan uses.
@@ -318,7 +317,7 @@ package final class Conv2d: @unchecked Sendable {
     /// `inputType`) and writes its output as `outputType` at `destination`: for `DenseFeatures`,
     /// whose buffers hold a block's maps side by side.
     func run(source: UnsafeMutableRawPointer, inputShape: [Int], inputType: ElementType,
-             destination: UnsafeMutableRawPointer, outputType: ElementType, activation: FusedActivation) {
+             destination: UnsafeMutableRawPointer, outputType: ElementType, activation: FusedActivation) throws {
         precondition(inputShape.count == 4 && inputShape[0] == 1 && inputShape[1] == inChannels && algorithm != .gemm,
                      "conv of \(inChannels) channels on a dense map \(inputShape)")
         var key = PlanKey(shape: inputShape, layout: .channelBlocked(Conv2d.activationBlock), activation: activation,
@@ -326,10 +325,6 @@ package final class Conv2d: @unchecked Sendable {
         key.inputType = inputType
         key.outputType = outputType
         FlopCounter.add(flops(height: inputShape[2], width: inputShape[3]))
-        do {
-            try plan(for: key).run(source: source, destination: destination, bias: bias)
-        } catch {
-            fatalError("\(error)")
-        }
+        try plan(for: key).run(source: source, destination: destination, bias: bias)
     }
 }

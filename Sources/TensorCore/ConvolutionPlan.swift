@@ -34,6 +34,7 @@ extension Conv2d {
         /// they differ (float32 to bfloat16, or back where a layer has no bfloat16 kernel).
         let inputDescriptor: dnnl_memory_desc_t
         let convertsInput: Bool
+        let inputShape: [Int]
         let outputShape: [Int]
         let outputLayout: TensorLayout
         let implementation: String
@@ -50,9 +51,10 @@ extension Conv2d {
         init(conv: Conv2d, key: PlanKey, weights source: FormattedBuffer) throws {
             let (n, h, w) = (key.shape[0], key.shape[2], key.shape[3])
             let out = conv.outputSize(height: h, width: w)
+            inputShape = key.shape
             outputShape = [n, conv.outChannels, out.height, out.width]
             outputLayout = conv.algorithm == .gemm ? .contiguous : .channelBlocked(key.outputBlock)
-            inputDescriptor = DNNL.descriptor(shape: key.shape, layout: key.layout, dataType: key.inputType.dnnl)
+            inputDescriptor = try DNNL.descriptor(shape: key.shape, layout: key.layout, dataType: key.inputType.dnnl)
             let operation = "convolution \(key.shape) -> \(outputShape)"
 
             var winograd: (parts: [Part], outputBlocks: Int, inputBlocks: Int)?
@@ -73,25 +75,27 @@ extension Conv2d {
             if parts == nil {
                 let bfloat16 = conv.algorithm.triesBFloat16
                 let layer = Blocking(conv: conv, key: key, activation: key.activation, outputLayout: outputLayout, outputBlocks: 1, inputBlocks: 1)
-                var pd = layer.primitiveDescriptor(dnnl_convolution_direct, bfloat16 ? dnnl_bf16 : dnnl_f32, output: 0, input: 0)
+                var pd = try layer.primitiveDescriptor(dnnl_convolution_direct, bfloat16 ? dnnl_bf16 : dnnl_f32, output: 0, input: 0)
                 // bfloat16 for shapes or post-ops its kernels lack would run oneDNN's reference
                 // code: such layers run float32.
                 if bfloat16, let created = pd, DNNL.implementationName(created).hasPrefix("ref") {
                     dnnl_primitive_desc_destroy(created)
                     pd = nil
                 }
-                if pd == nil { pd = layer.primitiveDescriptor(dnnl_convolution_direct, dnnl_f32, output: 0, input: 0) }
-                guard let pd else { throw KernelError.dnnl(operation: "\(operation) descriptor", status: Int(dnnl_unimplemented.rawValue)) }
+                if pd == nil { pd = try layer.primitiveDescriptor(dnnl_convolution_direct, dnnl_f32, output: 0, input: 0) }
+                guard let pd else {
+                    throw ComputeError.primitiveCreation(operation: "\(operation) descriptor", shape: key.shape, status: Int(dnnl_unimplemented.rawValue))
+                }
                 defer { dnnl_primitive_desc_destroy(pd) }
                 parts = [try layer.part(pd, weights: source.reordered(to: DNNL.queryDescriptor(pd, dnnl_query_weights_md)), output: 0, input: 0)]
             }
             self.parts = parts!
             implementation = self.parts[0].primitive.implementation
             if implementation.hasPrefix("ref") {
-                throw KernelError.referenceFallback(operation: operation, implementation: implementation)
+                throw ComputeError.referenceFallback(operation: operation, implementation: implementation)
             }
             if conv.algorithm == .gemm && !implementation.contains("gemm") {
-                throw KernelError.unexpectedImplementation(operation: "im2col \(operation)", implementation: implementation)
+                throw ComputeError.unexpectedImplementation(operation: "im2col \(operation)", implementation: implementation)
             }
             // Blocks read the input in place: they are cut from float32 maps in the layout given.
             convertsInput = self.parts.count == 1 && !DNNL.sameFormat(self.parts[0].sourceDescriptor, inputDescriptor)
@@ -117,7 +121,7 @@ extension Conv2d {
                 defer { descriptors.forEach { dnnl_primitive_desc_destroy($0) } }
                 // The parts of one output block differ only in their post-ops; every output block is alike.
                 for input in 0..<inputBlocks {
-                    guard let pd = blocking.primitiveDescriptor(dnnl_convolution_winograd, dnnl_f32, output: 0, input: input) else { break }
+                    guard let pd = try blocking.primitiveDescriptor(dnnl_convolution_winograd, dnnl_f32, output: 0, input: input) else { break }
                     // oneDNN's reference code (for the whole layer: no Winograd kernel for this CPU
                     // or these post-ops at all) or transform buffers over the limit.
                     if DNNL.implementationName(pd).hasPrefix("ref") {
@@ -152,7 +156,7 @@ extension Conv2d {
         func run(source input: UnsafeMutableRawPointer, destination output: UnsafeMutableRawPointer, bias: Tensor?) throws {
             var converted: TensorStorage?
             if convertsInput {
-                converted = TensorStorage(count: (DNNL.size(of: parts[0].sourceDescriptor) + 3) / 4, zeroed: false)
+                converted = try TensorStorage(count: (DNNL.size(of: parts[0].sourceDescriptor) + 3) / 4, zeroed: false, for: "converted input of a convolution")
                 try DNNL.reorder(from: inputDescriptor, input, to: parts[0].sourceDescriptor, converted!.pointer)
             }
             let source = converted.map { UnsafeMutableRawPointer($0.pointer) } ?? input
@@ -171,10 +175,10 @@ extension Conv2d {
                     args.append((DNNL_ARG_BIAS, biasMemory!))
                 }
                 defer { if let biasMemory { dnnl_memory_destroy(biasMemory) } }
-                try withExtendedLifetime(converted) { try part.primitive.execute(args, "convolution") }
+                try withExtendedLifetime(converted) { try part.primitive.execute(args, "convolution", shape: inputShape) }
             }
             if let pass = separateActivation.separatePass {
-                EltwiseCache.shared.run(pass, on: output.assumingMemoryBound(to: Float.self),
+                try EltwiseCache.shared.run(pass, on: output.assumingMemoryBound(to: Float.self),
                                         count: Tensor.storageCount(shape: outputShape, layout: outputLayout))
             }
         }
@@ -196,14 +200,22 @@ extension Conv2d {
 
         /// The descriptor of the block reading input block `input` into output block `output`:
         /// bias on the first input block, the residual sum on the first when the layer has one and
-        /// on every later block, the activation on the last. nil when oneDNN has no kernel at all.
-        func primitiveDescriptor(_ algorithm: dnnl_alg_kind_t, _ dataType: dnnl_data_type_t, output: Int, input: Int) -> dnnl_primitive_desc_t? {
+        /// on every later block, the activation on the last. nil when oneDNN has no kernel at all;
+        /// throws when it refuses the shapes themselves or runs out of memory.
+        func primitiveDescriptor(_ algorithm: dnnl_alg_kind_t, _ dataType: dnnl_data_type_t, output: Int, input: Int) throws -> dnnl_primitive_desc_t? {
             let (n, h, w) = (key.shape[0], key.shape[2], key.shape[3])
             let out = conv.outputSize(height: h, width: w)
-            var src = DNNL.descriptor(shape: [n, inputChannels, h, w], layout: key.layout, dataType: dataType)
-            var dst = DNNL.descriptor(shape: [n, outputChannels, out.height, out.width], layout: outputLayout, dataType: key.outputType.dnnl)
-            var wei = DNNL.descriptor([outputChannels, inputChannels, conv.kernelSize.height, conv.kernelSize.width], dnnl_format_tag_any, dataType)
-            var bia = DNNL.descriptor([outputChannels], dnnl_a)
+            let outputShape = [n, outputChannels, out.height, out.width]
+            var src, dst, wei: dnnl_memory_desc_t
+            do {
+                src = try DNNL.descriptor(shape: [n, inputChannels, h, w], layout: key.layout, dataType: dataType)
+                dst = try DNNL.descriptor(shape: outputShape, layout: outputLayout, dataType: key.outputType.dnnl)
+                wei = try DNNL.descriptor([outputChannels, inputChannels, conv.kernelSize.height, conv.kernelSize.width], dnnl_format_tag_any, dataType)
+            } catch ComputeError.primitiveCreation(_, let dims, let status) {
+                // Name the layer and its input, not only the dimensions oneDNN refused (say, an empty output).
+                throw ComputeError.primitiveCreation(operation: "convolution to \(outputShape) (oneDNN refused \(dims))", shape: key.shape, status: status)
+            }
+            var bia = DNNL.parameterDescriptor([outputChannels], dnnl_a)
             var strides = [dnnl_dim_t(conv.stride), dnnl_dim_t(conv.stride)]
             var padL = [dnnl_dim_t(conv.padding.top), dnnl_dim_t(conv.padding.left)]
             var padR = [dnnl_dim_t(conv.padding.bottom), dnnl_dim_t(conv.padding.right)]
@@ -213,7 +225,8 @@ extension Conv2d {
                 dnnl_convolution_forward_desc_init(
                     &desc, dnnl_forward_inference, algorithm, &src, &wei, hasBias ? biasPointer : nil, &dst, &strides, &padL, &padR)
             }
-            guard described == dnnl_success, let attr = try? DNNLPrimitive.attributes() else { return nil }
+            try DNNL.check(described, "convolution descriptor", shape: key.shape)
+            let attr = try DNNLPrimitive.attributes()
             defer { dnnl_primitive_attr_destroy(attr) }
             var postOps: dnnl_post_ops_t?
             guard dnnl_post_ops_create(&postOps) == dnnl_success else { return nil }
@@ -227,21 +240,23 @@ extension Conv2d {
             if key.hasResidual && input == 0 { dnnl_post_ops_append_sum(postOps, 1) }
             guard dnnl_primitive_attr_set_post_ops(attr, postOps) == dnnl_success else { return nil }
             var pd: dnnl_primitive_desc_t?
-            guard dnnl_primitive_desc_create(&pd, &desc, attr, DNNL.engine, nil) == dnnl_success else { return nil }
+            let created = dnnl_primitive_desc_create(&pd, &desc, attr, DNNL.engine, nil)
+            if created == dnnl_unimplemented { return nil }
+            try DNNL.check(created, "convolution primitive descriptor", shape: key.shape)
             return pd
         }
 
         /// The plain `(out, in, kh, kw)` weights of one block.
         func weights(from source: FormattedBuffer, output: Int, input: Int) throws -> FormattedBuffer {
             let taps = conv.kernelSize.height * conv.kernelSize.width
-            var plain = DNNL.descriptor([conv.outChannels, conv.inChannels, conv.kernelSize.height, conv.kernelSize.width], dnnl_oihw)
+            var plain = DNNL.parameterDescriptor([conv.outChannels, conv.inChannels, conv.kernelSize.height, conv.kernelSize.width], dnnl_oihw)
             precondition(DNNL.sameFormat(source.descriptor, plain), "channel blocks are cut from the state dict's weights")
-            let block = TensorStorage(count: outputChannels * inputChannels * taps, zeroed: false)
+            let block = try TensorStorage(count: outputChannels * inputChannels * taps, zeroed: false, for: "a block of convolution weights")
             for o in 0..<outputChannels {
                 let from = source.storage.pointer + ((output * outputChannels + o) * conv.inChannels + input * inputChannels) * taps
                 (block.pointer + o * inputChannels * taps).update(from: from, count: inputChannels * taps)
             }
-            plain = DNNL.descriptor([outputChannels, inputChannels, conv.kernelSize.height, conv.kernelSize.width], dnnl_oihw)
+            plain = DNNL.parameterDescriptor([outputChannels, inputChannels, conv.kernelSize.height, conv.kernelSize.width], dnnl_oihw)
             return FormattedBuffer(descriptor: plain, storage: block)
         }
 
@@ -250,11 +265,11 @@ extension Conv2d {
             let (h, w) = (key.shape[2], key.shape[3])
             let out = conv.outputSize(height: h, width: w)
             return Plan.Part(
-                primitive: try DNNLPrimitive(pd, "convolution primitive \(key.shape) block \(output),\(input)"),
+                primitive: try DNNLPrimitive(pd, "convolution primitive block \(output),\(input)", shape: key.shape),
                 weights: weights,
                 sourceDescriptor: DNNL.queryDescriptor(pd, dnnl_query_src_md),
                 destinationDescriptor: DNNL.queryDescriptor(pd, dnnl_query_dst_md),
-                biasDescriptor: DNNL.descriptor([outputChannels], dnnl_a),
+                biasDescriptor: DNNL.parameterDescriptor([outputChannels], dnnl_a),
                 sourceOffset: input * inputChannels * h * w,
                 destinationOffset: output * outputChannels * out.height * out.width,
                 biasOffset: input == 0 ? output * outputChannels : nil)

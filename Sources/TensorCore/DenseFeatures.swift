@@ -25,35 +25,32 @@ package final class DenseFeatures {
     ///   - x: the block's input, the first channels.
     ///   - capacity: channels the block will have read at most (its last layer's inputs).
     ///   - bfloat16: keep the maps in bfloat16, for layers whose algorithm is `.bfloat16`.
-    package init(_ x: Tensor, capacity: Int, bfloat16: Bool) {
+    package init(_ x: Tensor, capacity: Int, bfloat16: Bool) throws {
         precondition(Self.supports(x, growth: Conv2d.activationBlock) && capacity >= x.shape[1], "dense features over \(x.shape), capacity \(capacity)")
         (height, width, channels) = (x.shape[2], x.shape[3], x.shape[1])
         elementType = bfloat16 && Conv2d.bfloat16Supported ? .bfloat16 : .float32
-        storage = TensorStorage(count: (capacity * height * width * elementType.bytes + 3) / 4, zeroed: false)
-        let blocked = x.withLayout(.channelBlocked(Conv2d.activationBlock))
-        do {
-            try DNNL.reorder(from: DNNL.descriptor(for: blocked), blocked.data,
-                             to: DNNL.descriptor(shape: blocked.shape, layout: blocked.layout, dataType: elementType.dnnl), storage.pointer)
-        } catch {
-            fatalError("dense features from \(x.shape): \(error)")
-        }
+        storage = try TensorStorage(count: (capacity * height * width * elementType.bytes + 3) / 4, zeroed: false,
+                                    for: "dense features of \(capacity) channels over \(x.shape)")
+        let blocked = try x.withLayout(.channelBlocked(Conv2d.activationBlock))
+        try DNNL.reorder(from: DNNL.descriptor(for: blocked), blocked.data,
+                         to: DNNL.descriptor(shape: blocked.shape, layout: blocked.layout, dataType: elementType.dnnl), storage.pointer)
     }
 
     private var base: UnsafeMutableRawPointer { UnsafeMutableRawPointer(storage.pointer) }
 
     /// Runs `conv` on every channel so far and appends its output.
-    package func append(_ conv: Conv2d, activation: FusedActivation = .none) {
+    package func append(_ conv: Conv2d, activation: FusedActivation = .none) throws {
         let end = channels + conv.outChannels
         precondition(end * height * width * elementType.bytes <= storage.count * 4, "dense features full: \(end) channels")
-        conv.run(source: base, inputShape: [1, channels, height, width], inputType: elementType,
+        try conv.run(source: base, inputShape: [1, channels, height, width], inputType: elementType,
                  destination: base + channels * height * width * elementType.bytes, outputType: elementType, activation: activation)
         channels = end
     }
 
     /// `conv` on every channel so far, as a float32 map of its own (the block's last layer).
-    package func convolve(_ conv: Conv2d, activation: FusedActivation = .none) -> Tensor {
-        let output = Tensor(uninitialized: [1, conv.outChannels, height, width], layout: .channelBlocked(Conv2d.activationBlock))
-        conv.run(source: base, inputShape: [1, channels, height, width], inputType: elementType,
+    package func convolve(_ conv: Conv2d, activation: FusedActivation = .none) throws -> Tensor {
+        let output = try Tensor(uninitialized: [1, conv.outChannels, height, width], layout: .channelBlocked(Conv2d.activationBlock))
+        try conv.run(source: base, inputShape: [1, channels, height, width], inputType: elementType,
                  destination: UnsafeMutableRawPointer(output.data), outputType: .float32, activation: activation)
         return output
     }

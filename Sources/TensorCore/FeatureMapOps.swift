@@ -2,17 +2,17 @@
 /// outputs keep the input's layout.
 extension Tensor {
     /// The tensor in the activation layout convolutions produce.
-    package func blocked() -> Tensor {
-        rank == 4 && layout == .contiguous ? withLayout(.channelBlocked(Conv2d.activationBlock)) : self
+    package func blocked() throws -> Tensor {
+        rank == 4 && layout == .contiguous ? try withLayout(.channelBlocked(Conv2d.activationBlock)) : self
     }
 
     /// Nearest-neighbour upsampling by an integer factor: `out[i, j] = in[i / f, j / f]`
     /// (PyTorch `F.interpolate(scale_factor=f, mode="nearest")`).
-    package func upsampledNearest(factor: Int) -> Tensor {
+    package func upsampledNearest(factor: Int) throws -> Tensor {
         let input = self
         let block = channelBlock
         let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
-        let out = Tensor(uninitialized: [n, c, h * factor, w * factor], layout: input.layout)
+        let out = try Tensor(uninitialized: [n, c, h * factor, w * factor], layout: input.layout)
         let planes = n * (c + block - 1) / block
         let (oh, ow) = (h * factor, w * factor)
         parallelFor(planes) { plane in
@@ -37,13 +37,13 @@ extension Tensor {
     /// `pixel_unshuffle`): `(n, c, h, w)` -> `(n, c*f*f, h/f, w/f)` with
     /// `out[c*f*f + dy*f + dx, i, j] = in[c, i*f + dy, j*f + dx]` (colour-major channel order).
     /// Needs `h` and `w` divisible by `f`; the output is contiguous.
-    package func pixelUnshuffled(factor: Int) -> Tensor {
+    package func pixelUnshuffled(factor: Int) throws -> Tensor {
         precondition(rank == 4 && factor > 0, "pixel unshuffle expects a 4-D tensor, got \(shape)")
         let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
         precondition(h % factor == 0 && w % factor == 0, "pixel unshuffle by \(factor) needs divisible sides, got \(shape)")
-        let input = contiguous()
+        let input = try contiguous()
         let (oh, ow) = (h / factor, w / factor)
-        let out = Tensor(uninitialized: [n, c * factor * factor, oh, ow])
+        let out = try Tensor(uninitialized: [n, c * factor * factor, oh, ow])
         parallelFor(n * c) { plane in
             let src = input.data + plane * h * w
             for dy in 0..<factor {
@@ -62,15 +62,15 @@ extension Tensor {
 
     /// Concatenation along channels (`torch.cat(dim=1)`). With channel counts that are multiples of the
     /// block this is a copy of whole blocks.
-    package static func concatenateChannels(_ parts: [Tensor]) -> Tensor {
-        if parts.allSatisfy({ $0.layout == .contiguous }) { return concatenatePlain(parts) }
+    package static func concatenateChannels(_ parts: [Tensor]) throws -> Tensor {
+        if parts.allSatisfy({ $0.layout == .contiguous }) { return try concatenatePlain(parts) }
         let block = Conv2d.activationBlock
-        let inputs = parts.map { $0.blocked() }
+        let inputs = try parts.map { try $0.blocked() }
         let (n, h, w) = (inputs[0].shape[0], inputs[0].shape[2], inputs[0].shape[3])
         precondition(inputs.allSatisfy { $0.shape[0] == n && $0.shape[2] == h && $0.shape[3] == w }, "concat shapes \(parts.map(\.shape))")
         let channels = inputs.reduce(0) { $0 + $1.shape[1] }
         if inputs.dropLast().allSatisfy({ $0.shape[1] % block == 0 }) {
-            let out = Tensor(uninitialized: [n, channels, h, w], layout: .channelBlocked(block))
+            let out = try Tensor(uninitialized: [n, channels, h, w], layout: .channelBlocked(block))
             let outBlocks = (channels + block - 1) / block
             for b in 0..<n {
                 var offset = 0
@@ -84,15 +84,15 @@ extension Tensor {
             }
             return out
         }
-        return concatenatePlain(inputs).blocked()
+        return try concatenatePlain(inputs).blocked()
     }
 
-    private static func concatenatePlain(_ parts: [Tensor]) -> Tensor {
-        let plain = parts.map { $0.contiguous() }
+    private static func concatenatePlain(_ parts: [Tensor]) throws -> Tensor {
+        let plain = try parts.map { try $0.contiguous() }
         let (n, h, w) = (plain[0].shape[0], plain[0].shape[2], plain[0].shape[3])
         precondition(plain.allSatisfy { $0.shape[0] == n && $0.shape[2] == h && $0.shape[3] == w }, "concat shapes \(parts.map(\.shape))")
         let channels = plain.reduce(0) { $0 + $1.shape[1] }
-        let out = Tensor(uninitialized: [n, channels, h, w])
+        let out = try Tensor(uninitialized: [n, channels, h, w])
         for b in 0..<n {
             var offset = 0
             for part in plain {
@@ -105,11 +105,11 @@ extension Tensor {
     }
 
     /// A copy of rows `range` of every plane (`x[:, :, range, :]`), in the same layout.
-    package func rows(_ range: Range<Int>) -> Tensor {
+    package func rows(_ range: Range<Int>) throws -> Tensor {
         precondition(rank == 4 && range.lowerBound >= 0 && range.upperBound <= shape[2], "rows \(range) of \(shape)")
         let block = channelBlock
         let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
-        let out = Tensor(uninitialized: [n, c, range.count, w], layout: layout)
+        let out = try Tensor(uninitialized: [n, c, range.count, w], layout: layout)
         let input = self
         parallelFor(n * ((c + block - 1) / block)) { plane in
             (out.data + plane * range.count * w * block)
@@ -120,12 +120,12 @@ extension Tensor {
 
     /// Concatenation along rows (`torch.cat(dim=2)`) of maps with equal batch, channels and width;
     /// the output is contiguous.
-    package static func concatenateRows(_ parts: [Tensor]) -> Tensor {
-        let plain = parts.map { $0.contiguous() }
+    package static func concatenateRows(_ parts: [Tensor]) throws -> Tensor {
+        let plain = try parts.map { try $0.contiguous() }
         let (n, c, w) = (plain[0].shape[0], plain[0].shape[1], plain[0].shape[3])
         precondition(plain.allSatisfy { $0.shape[0] == n && $0.shape[1] == c && $0.shape[3] == w }, "row concat shapes \(parts.map(\.shape))")
         let height = plain.reduce(0) { $0 + $1.shape[2] }
-        let out = Tensor(uninitialized: [n, c, height, w])
+        let out = try Tensor(uninitialized: [n, c, height, w])
         parallelFor(n * c) { plane in
             var row = 0
             for part in plain {
@@ -138,10 +138,10 @@ extension Tensor {
     }
 
     /// Element-wise `self + other` (same shape; layouts are matched to `self`).
-    package static func + (lhs: Tensor, rhs: Tensor) -> Tensor {
+    package static func + (lhs: Tensor, rhs: Tensor) throws -> Tensor {
         precondition(lhs.shape == rhs.shape, "adding \(lhs.shape) and \(rhs.shape)")
-        let other = rhs.withLayout(lhs.layout)
-        let out = Tensor(uninitialized: lhs.shape, layout: lhs.layout)
+        let other = try rhs.withLayout(lhs.layout)
+        let out = try Tensor(uninitialized: lhs.shape, layout: lhs.layout)
         let count = Tensor.storageCount(shape: lhs.shape, layout: lhs.layout)
         parallelForChunks(count) { range in
             for i in range { out.data[i] = lhs.data[i] + other.data[i] }
@@ -149,16 +149,22 @@ extension Tensor {
         return out
     }
 
-    /// Multiplies every stored element by `factor` in place and returns the tensor; only for tensors
-    /// this code just created.
-    @discardableResult
-    package func scaledInPlace(by factor: Float) -> Tensor {
-        if factor == 1 { return self }
+    /// Multiplies every element by `factor`: in place when this handle is the only one to its
+    /// storage, else on a copy first (other handles keep their values).
+    package mutating func scale(by factor: Float) throws {
+        if factor == 1 { return }
+        try makeUnique()
         let count = Tensor.storageCount(shape: shape, layout: layout)
         let values = data
         parallelForChunks(count) { range in
             for i in range { values[i] *= factor }
         }
-        return self
+    }
+
+    /// A new tensor holding `factor * self`.
+    package func scaled(by factor: Float) throws -> Tensor {
+        var out = self
+        try out.scale(by: factor)
+        return out
     }
 }

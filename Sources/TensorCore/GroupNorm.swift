@@ -11,33 +11,40 @@ package struct GroupNorm: Sendable {
     package let weight: Tensor
     package let bias: Tensor
 
-    package init(groups: Int, epsilon: Double, weight: Tensor, bias: Tensor) {
+    package init(groups: Int, epsilon: Double, weight: Tensor, bias: Tensor) throws {
         precondition(weight.shape == bias.shape && weight.rank == 1, "group norm parameters \(weight.shape) / \(bias.shape)")
         precondition(weight.shape[0] % groups == 0, "\(weight.shape[0]) channels do not split into \(groups) groups")
         self.groups = groups
         self.epsilon = epsilon
-        self.weight = weight.contiguous()
-        self.bias = bias.contiguous()
+        self.weight = try weight.contiguous()
+        self.bias = try bias.contiguous()
     }
 
     package var channels: Int { weight.shape[0] }
 
     /// Normalises `x`, then applies `activation` (VQGAN follows most norms with swish).
-    package func callAsFunction(_ x: Tensor, activation: Activation? = nil) -> Tensor {
-        let output = Tensor(uninitialized: x.shape, layout: x.layout)
-        normalize(x, into: output, activation: activation)
+    package func callAsFunction(_ x: Tensor, activation: Activation? = nil) throws -> Tensor {
+        var output = try Tensor(uninitialized: x.shape, layout: x.layout)
+        normalize(x, writingInto: output)
+        if let activation { try output.apply(activation) }
         return output
     }
 
-    /// The same, written over `x` (saving a whole feature map at the peak of a large layer). Only
-    /// for a map the caller has just made and does not read again.
-    package func applyInPlace(to x: Tensor, activation: Activation? = nil) {
-        normalize(x, into: x, activation: activation)
+    /// The same, written over `x` when this is its only handle (saving a whole feature map at the
+    /// peak of a large layer; hand it over with `consume`), else into a new map.
+    package func normalize(_ x: inout Tensor, activation: Activation? = nil) throws {
+        guard x.isUniquelyReferenced() else {
+            x = try self(x, activation: activation)
+            return
+        }
+        normalize(x, writingInto: x)
+        if let activation { try x.apply(activation) }
     }
 
-    /// Statistics are taken before any element is written, and each element is written from itself
-    /// alone, so `output` may be `x`.
-    private func normalize(_ x: Tensor, into output: Tensor, activation: Activation?) {
+    /// Writes the normalised `x` through `output.data`: the caller's new map, or `x` itself when
+    /// the caller holds its only handle. Statistics are taken before any element is written, and
+    /// each element is written from itself alone, so `output` may be `x`.
+    private func normalize(_ x: Tensor, writingInto output: Tensor) {
         precondition(x.rank == 4 && x.shape[1] == channels, "group norm over \(channels) channels got \(x.shape)")
         let block = x.channelBlock
         precondition(block == 1 || block == 8 || block == 16, "channel block \(block) not supported")
@@ -75,7 +82,6 @@ package struct GroupNorm: Sendable {
             }
             lanes.normalize(input, into: result, channels: paddedChannels, center: center, scale: scale, shift: shift)
         }
-        if let activation { output.applyInPlace(activation) }
     }
 }
 

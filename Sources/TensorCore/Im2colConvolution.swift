@@ -16,12 +16,12 @@ struct Im2colConvolution {
     /// Column-buffer budget per tile, in floats (~2 MB).
     static let tileFloats = 1 << 21
 
-    func run(input: Tensor, output: Tensor, accumulate: Bool) {
+    func run(input: Tensor, output: Tensor, accumulate: Bool) throws {
         let (n, h, w) = (input.shape[0], input.shape[2], input.shape[3])
         let (oh, ow) = (output.shape[2], output.shape[3])
         let k = inChannels * kernel.height * kernel.width
         let rowsPerTile = max(1, min(oh, Self.tileFloats / max(1, k * ow)))
-        let column = TensorStorage(count: k * rowsPerTile * ow, zeroed: false)
+        let column = try TensorStorage(count: k * rowsPerTile * ow, zeroed: false, for: "im2col columns")
         for b in 0..<n {
             let src = input.data + b * inChannels * h * w
             let dst = output.data + b * outChannels * oh * ow
@@ -41,7 +41,7 @@ struct Im2colConvolution {
                 let rows = min(rowsPerTile, oh - y0)
                 let columns = rows * ow
                 fill(column.pointer, from: src, height: h, width: w, firstRow: y0, rows: rows, outWidth: ow)
-                Matmul.gemm(weights, column.pointer, dst + y0 * ow,
+                try Matmul.gemm(weights, column.pointer, dst + y0 * ow,
                             m: outChannels, n: columns, k: k, beta: 1, ldb: columns, ldc: oh * ow)
                 y0 += rows
             }

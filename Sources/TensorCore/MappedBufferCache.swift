@@ -16,8 +16,9 @@ final class MappedBufferCache: @unchecked Sendable {
     private var highWater = 0
     private let lock = NSLock()
 
-    /// A buffer of exactly `bytes`: newly mapped (all zero) or reused (old data in it).
-    func take(_ bytes: Int) -> (buffer: UnsafeMutableRawPointer, reused: Bool) {
+    /// A buffer of exactly `bytes`: newly mapped (all zero) or reused (old data in it); nil when the
+    /// system has no room for it even after every cached buffer was returned.
+    func take(_ bytes: Int) -> (buffer: UnsafeMutableRawPointer, reused: Bool)? {
         lock.lock()
         defer { lock.unlock() }
         if var list = free[bytes], let reused = list.popLast() {
@@ -29,8 +30,13 @@ final class MappedBufferCache: @unchecked Sendable {
         while liveBytes + cachedBytes + bytes > highWater, let size = free.keys.max() {
             evict(size)
         }
-        let raw = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-        guard let raw, raw != MAP_FAILED else { fatalError("out of memory mapping \(bytes) bytes") }
+        var raw = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        if raw == MAP_FAILED && cachedBytes > 0 {
+            // What is cached may be what stands in the way.
+            while let size = free.keys.first { evict(size) }
+            raw = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        }
+        guard let raw, raw != MAP_FAILED else { return nil }
         // Transparent huge pages where the system allows them on request: one fault per 2 MiB
         // instead of per 4 KiB, and far fewer TLB misses in the kernels (CodeFormer: -25 %).
         _ = madvise(raw, bytes, MADV_HUGEPAGE)

@@ -13,7 +13,7 @@ package enum Matmul {
         _ c: UnsafeMutablePointer<Float>,
         m: Int, n: Int, k: Int, alpha: Float = 1, beta: Float = 0,
         lda: Int? = nil, ldb: Int? = nil, ldc: Int? = nil
-    ) {
+    ) throws {
         FlopCounter.add(2 * Double(m) * Double(n) * Double(k))
         let status = dnnl_sgemm(
             transposeA ? 84 : 78, transposeB ? 84 : 78,  // "T" / "N"
@@ -21,6 +21,6 @@ package enum Matmul {
             a, dnnl_dim_t(lda ?? (transposeA ? m : k)),
             b, dnnl_dim_t(ldb ?? (transposeB ? k : n)),
             beta, c, dnnl_dim_t(ldc ?? n))
-        precondition(status == dnnl_success, "sgemm \(m)x\(n)x\(k) failed with status \(status.rawValue)")
+        try DNNL.check(status, "sgemm \(m)x\(n)x\(k)", shape: [m, n, k], executing: true)
     }
 }

@@ -3,7 +3,7 @@ extension Tensor {
     /// Max pooling (`nn.MaxPool2d(kernel, stride, padding)`, `ceil_mode=False`, dilation 1): padded
     /// positions never win (they count as -infinity), so every window holds at least one input value
     /// whenever `padding < kernel`, as PyTorch requires.
-    package func maxPooled(kernel: Int, stride: Int, padding: Int) -> Tensor {
+    package func maxPooled(kernel: Int, stride: Int, padding: Int) throws -> Tensor {
         precondition(rank == 4 && kernel > 0 && stride > 0 && padding >= 0 && 2 * padding <= kernel,
                      "max pool kernel \(kernel) stride \(stride) padding \(padding) on \(shape)")
         let input = self
@@ -11,7 +11,7 @@ extension Tensor {
         let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
         let oh = (h + 2 * padding - kernel) / stride + 1
         let ow = (w + 2 * padding - kernel) / stride + 1
-        let out = Tensor(uninitialized: [n, c, oh, ow], layout: layout)
+        let out = try Tensor(uninitialized: [n, c, oh, ow], layout: layout)
         let planes = n * ((c + block - 1) / block)
         parallelFor(planes) { plane in
             let src = input.data + plane * h * w * block

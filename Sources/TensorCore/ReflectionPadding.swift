@@ -3,7 +3,7 @@
 extension Tensor {
     /// `torch.nn.ReflectionPad2d(pad)`: every side grows by `pad`, the border row/column itself is
     /// not repeated (`out[-1] = in[1]`, `out[h] = in[h - 2]`). Needs `pad < h` and `pad < w`.
-    package func reflectionPadded(_ pad: Int) -> Tensor {
+    package func reflectionPadded(_ pad: Int) throws -> Tensor {
         precondition(rank == 4 && pad >= 0, "reflection padding expects a 4-D tensor, got \(shape)")
         let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
         precondition(pad < h && pad < w, "reflection padding \(pad) needs sides > \(pad), got \(shape)")
@@ -11,7 +11,7 @@ extension Tensor {
         let input = self
         let block = channelBlock
         let (oh, ow) = (h + 2 * pad, w + 2 * pad)
-        let out = Tensor(uninitialized: [n, c, oh, ow], layout: input.layout)
+        let out = try Tensor(uninitialized: [n, c, oh, ow], layout: input.layout)
         let planes = n * ((c + block - 1) / block)
         @inline(__always) func reflect(_ i: Int, _ size: Int) -> Int {
             i < 0 ? -i : (i >= size ? 2 * (size - 1) - i : i)

@@ -5,14 +5,14 @@ extension Tensor {
     /// (`F.interpolate(x, size=..., mode="nearest")`): `src = min(floor(dst * (in / out)), in - 1)`,
     /// the scale and product in float32 as PyTorch computes them. Sizes need not be multiples
     /// (RetinaFace's FPN resizes 27 -> 53 and 53 -> 105).
-    package func resizedNearest(height oh: Int, width ow: Int) -> Tensor {
+    package func resizedNearest(height oh: Int, width ow: Int) throws -> Tensor {
         precondition(rank == 4 && oh > 0 && ow > 0, "nearest resize of \(shape) to \(oh)x\(ow)")
         let input = self
         let block = channelBlock
         let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
         let rows = Tensor.legacyNearestIndices(input: h, output: oh)
         let cols = Tensor.legacyNearestIndices(input: w, output: ow)
-        let out = Tensor(uninitialized: [n, c, oh, ow], layout: layout)
+        let out = try Tensor(uninitialized: [n, c, oh, ow], layout: layout)
         let planes = n * ((c + block - 1) / block)
         parallelFor(planes) { plane in
             let src = input.data + plane * h * w * block

@@ -14,8 +14,12 @@ package enum TensorLayout: Hashable, Sendable {
 /// `layout` says how the elements sit in `storage`.
 ///
 /// The struct is a handle: copies share storage. Operations return new tensors and never write
-/// into their inputs, so sharing is safe. (A network may overwrite a map it holds the only
-/// handle to: see `isUniquelyReferenced()`.)
+/// into their inputs, so sharing is safe. The few that write in place (`apply(_:)`, `scale(by:)`,
+/// `GroupNorm.normalize(_:)`, `Conv2d.accumulating(_:into:)`) are `mutating` or take `inout`, and
+/// copy first when the storage is shared; only `data`, the raw pointer, can break the promise, and
+/// it is for filling a tensor its caller has just made.
+///
+/// Every operation that allocates throws `ComputeError.outOfMemory` instead of ending the process.
 package struct Tensor: @unchecked Sendable {
     package let shape: [Int]
     package let layout: TensorLayout
@@ -27,24 +31,29 @@ package struct Tensor: @unchecked Sendable {
         isKnownUniquelyReferenced(&storage)
     }
 
+    /// Gives this handle storage of its own (a copy when it shares it), before writing in place.
+    mutating func makeUnique() throws {
+        if !isKnownUniquelyReferenced(&storage) { self = try copy() }
+    }
+
     /// A zero-filled tensor.
-    package init(zeros shape: [Int], layout: TensorLayout = .contiguous) {
+    package init(zeros shape: [Int], layout: TensorLayout = .contiguous) throws(ComputeError) {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
         self.shape = shape
         self.layout = layout
-        self.storage = TensorStorage(count: Tensor.storageCount(shape: shape, layout: layout))
+        self.storage = try TensorStorage(count: Tensor.storageCount(shape: shape, layout: layout), for: "tensor \(shape)")
     }
 
     /// A tensor whose storage the caller will overwrite completely (padding included); skips zeroing.
-    package init(uninitialized shape: [Int], layout: TensorLayout = .contiguous) {
+    package init(uninitialized shape: [Int], layout: TensorLayout = .contiguous) throws(ComputeError) {
         self.shape = shape
         self.layout = layout
-        self.storage = TensorStorage(count: Tensor.storageCount(shape: shape, layout: layout), zeroed: false)
+        self.storage = try TensorStorage(count: Tensor.storageCount(shape: shape, layout: layout), zeroed: false, for: "tensor \(shape)")
     }
 
     /// A contiguous tensor holding `values` in row-major order.
-    package init(shape: [Int], values: [Float]) {
-        self.init(zeros: shape)
+    package init(shape: [Int], values: [Float]) throws(ComputeError) {
+        try self.init(uninitialized: shape)
         precondition(values.count == elementCount, "\(values.count) values for shape \(shape)")
         values.withUnsafeBufferPointer { storage.pointer.update(from: $0.baseAddress!, count: values.count) }
     }
@@ -85,9 +94,9 @@ package struct Tensor: @unchecked Sendable {
     }
 
     /// The same elements in plain row-major order (shares storage when already contiguous).
-    package func contiguous() -> Tensor {
+    package func contiguous() throws -> Tensor {
         guard case .channelBlocked(let block) = layout else { return self }
-        let out = Tensor(zeros: shape)
+        let out = try Tensor(uninitialized: shape)
         let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
         let hw = h * w
         let padded = (c + block - 1) / block * block
@@ -102,10 +111,10 @@ package struct Tensor: @unchecked Sendable {
     }
 
     /// The same elements in `nChw{block}c`, with zero padding in the last channel block.
-    package func channelBlocked(_ block: Int) -> Tensor {
+    package func channelBlocked(_ block: Int) throws -> Tensor {
         if layout == .channelBlocked(block) { return self }
-        let source = contiguous()
-        let out = Tensor(zeros: shape, layout: .channelBlocked(block))
+        let source = try contiguous()
+        let out = try Tensor(zeros: shape, layout: .channelBlocked(block))
         let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
         let hw = h * w
         let padded = (c + block - 1) / block * block
@@ -119,10 +128,24 @@ package struct Tensor: @unchecked Sendable {
         return out
     }
 
-    /// The elements in row-major order.
+    /// The elements in row-major order (a Swift array: read out at the edges, no tensor made).
     package func toArray() -> [Float] {
-        let plain = contiguous()
-        return Array(UnsafeBufferPointer(start: plain.data, count: elementCount))
+        guard case .channelBlocked(let block) = layout else {
+            return Array(UnsafeBufferPointer(start: data, count: elementCount))
+        }
+        let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
+        let hw = h * w
+        let padded = (c + block - 1) / block * block
+        return [Float](unsafeUninitializedCapacity: elementCount) { buffer, initialized in
+            for b in 0..<n {
+                for ch in 0..<c {
+                    let src = data + (b * padded + ch / block * block) * hw + ch % block
+                    let dst = (b * c + ch) * hw
+                    for i in 0..<hw { buffer[dst + i] = src[i * block] }
+                }
+            }
+            initialized = elementCount
+        }
     }
 
     /// A view with another shape of the same element count; contiguous tensors only.
@@ -133,8 +156,8 @@ package struct Tensor: @unchecked Sendable {
     }
 
     /// An independent copy.
-    package func copy() -> Tensor {
-        let out = Tensor(zeros: shape, layout: layout)
+    package func copy() throws(ComputeError) -> Tensor {
+        let out = try Tensor(uninitialized: shape, layout: layout)
         out.data.update(from: data, count: Tensor.storageCount(shape: shape, layout: layout))
         return out
     }
@@ -158,18 +181,21 @@ package final class TensorStorage: @unchecked Sendable {
         _ = mallopt(M_MMAP_THRESHOLD, Int32(mappingThreshold))
     }()
 
-    /// Storage for `count` floats, zero-filled unless the caller overwrites it all.
-    package init(count: Int, zeroed: Bool = true) {
+    /// Storage for `count` floats, zero-filled unless the caller overwrites it all; throws
+    /// `ComputeError.outOfMemory` naming `purpose` when the system has no room for it.
+    package init(count: Int, zeroed: Bool = true, for purpose: @autoclosure () -> String = "a tensor") throws(ComputeError) {
         _ = Self.fixedMallocThreshold
         self.count = count
         let bytes = max(64, (count * MemoryLayout<Float>.stride + 63) / 64 * 64)
         if bytes >= Self.mappingThreshold {
-            let (raw, reused) = MappedBufferCache.shared.take(bytes)
+            guard let (raw, reused) = MappedBufferCache.shared.take(bytes) else {
+                throw .outOfMemory(bytes: bytes, operation: "allocating \(purpose())")
+            }
             if zeroed && reused { memset(raw, 0, bytes) }  // newly mapped pages are zero already
             mappedBytes = bytes
             pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
         } else {
-            guard let raw = aligned_alloc(64, bytes) else { fatalError("out of memory allocating \(bytes) bytes") }
+            guard let raw = aligned_alloc(64, bytes) else { throw .outOfMemory(bytes: bytes, operation: "allocating \(purpose())") }
             if zeroed { memset(raw, 0, bytes) }
             mappedBytes = 0
             pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))

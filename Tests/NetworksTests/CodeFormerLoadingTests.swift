@@ -32,7 +32,7 @@ import TestSupport
     func misShapedTensorIsNamedWithBothShapes() throws {
         var (tensors, keys) = try Self.tinyTensors()
         let victim = "fuse_convs_dict.64.scale.2.weight"
-        tensors[victim] = Tensor(zeros: [32, 32, 1, 1])
+        tensors[victim] = try Tensor(zeros: [32, 32, 1, 1])
         #expect(throws: ModelLoadingError.shapeMismatch(file: "tiny", key: victim, expected: [32, 32, 3, 3], actual: [32, 32, 1, 1])) {
             try NetworkLoader.build(CodeFormer.self, from: ParameterStore(tensors: tensors, keys: keys, source: "tiny"), algorithm: CodeFormer.convolutionAlgorithm(for: .float32), weights: .checkpoint(Fixtures.url(Self.tinyPath)))
         }
@@ -41,7 +41,7 @@ import TestSupport
     @Test(.enabled(if: Fixtures.available(tinyPath)))
     func unexpectedTensorIsRefused() throws {
         var (tensors, keys) = try Self.tinyTensors()
-        tensors["generator.blocks.99.extra"] = Tensor(zeros: [1])
+        tensors["generator.blocks.99.extra"] = try Tensor(zeros: [1])
         keys.append("generator.blocks.99.extra")
         #expect(throws: ModelLoadingError.self) {
             try NetworkLoader.build(CodeFormer.self, from: ParameterStore(tensors: tensors, keys: keys, source: "tiny"), algorithm: CodeFormer.convolutionAlgorithm(for: .float32), weights: .checkpoint(Fixtures.url(Self.tinyPath)))
@@ -66,7 +66,7 @@ import TestSupport
     }
 
     @Test func otherNetworksFilesAreNotCodeFormer() throws {
-        let tensors = ["body.conv1.weight": Tensor(zeros: [8, 3, 3, 3])]
+        let tensors = ["body.conv1.weight": try Tensor(zeros: [8, 3, 3, 3])]
         #expect(throws: ModelLoadingError.missingKey(file: "x.pth", key: "position_emb")) {
             try CodeFormer(ParameterStore(tensors: tensors, keys: Array(tensors.keys), source: "x.pth"))
         }

@@ -19,9 +19,9 @@ import TestSupport
             self.network = network
             input = try NumpyArray(fixture: "codeformer/input.npy").tensor
         }
-        func output(w: Float) -> CodeFormer.Output {
+        func output(w: Float) throws -> CodeFormer.Output {
             if let cached = outputs[w] { return cached }
-            let out = network(input, w: w, adain: true)
+            let out = try network(input, w: w, adain: true)
             outputs[w] = out
             return out
         }

@@ -25,9 +25,9 @@ import TestSupport
         let network = try Self.network(algorithm)
         #expect(network.body.count == 10 && network.parsingChannels == 19)
         let input = try NumpyArray(fixture: "\(Self.directory)/input.npy").tensor
-        _ = network(input)  // warm-up: oneDNN primitives are created on first use
+        _ = try network(input)  // warm-up: oneDNN primitives are created on first use
         let start = ContinuousClock.now
-        let (mask, image) = network(input)
+        let (mask, image) = try network(input)
         print("timing ParseNet \(algorithm) forward 512x512: \(ContinuousClock.now - start)")
 
         // Logits.
@@ -43,7 +43,7 @@ import TestSupport
         let reference = try NumpyArray(fixture: "\(Self.directory)/argmax.npy")
         #expect(reference.shape == [512, 512])
         let (channels, plane) = (19, 512 * 512)
-        let labels = ParseNet.labels(fromLogits: mask)
+        let labels = try ParseNet.labels(fromLogits: mask)
         var mismatches = 0, unexplained = 0, smallestMismatchMargin = Float.infinity
         var referenceMatchesLogits = true, labelDisagreements = 0
         for i in 0..<plane {
@@ -113,7 +113,7 @@ import TestSupport
         var (tensors, keys) = try Self.tensors()
         let victim = "decoder.2.conv1.conv2d.weight"
         #expect(tensors[victim]?.shape == [128, 256, 3, 3])
-        tensors[victim] = Tensor(zeros: [128, 128, 3, 3])
+        tensors[victim] = try Tensor(zeros: [128, 128, 3, 3])
         #expect(throws: ModelLoadingError.shapeMismatch(file: "parsenet", key: victim, expected: [128, 256, 3, 3], actual: [128, 128, 3, 3])) {
             try NetworkLoader.build(ParseNet.self, from: ParameterStore(tensors: tensors, keys: keys, source: "parsenet"), algorithm: .direct)
         }
@@ -123,7 +123,7 @@ import TestSupport
     func misShapedBatchNormIsNamed() throws {
         var (tensors, keys) = try Self.tensors()
         let victim = "body.3.conv2.norm.norm.running_var"
-        tensors[victim] = Tensor(zeros: [255])
+        tensors[victim] = try Tensor(zeros: [255])
         #expect(throws: ModelLoadingError.shapeMismatch(file: "parsenet", key: victim, expected: [256], actual: [255])) {
             try NetworkLoader.build(ParseNet.self, from: ParameterStore(tensors: tensors, keys: keys, source: "parsenet"), algorithm: .direct)
         }
@@ -144,7 +144,7 @@ import TestSupport
     func unexpectedTensorIsRefused() throws {
         var (tensors, keys) = try Self.tensors()
         // A body block with an identity shortcut must not have shortcut weights.
-        tensors["body.0.shortcut_func.conv2d.weight"] = Tensor(zeros: [256, 256, 3, 3])
+        tensors["body.0.shortcut_func.conv2d.weight"] = try Tensor(zeros: [256, 256, 3, 3])
         keys.append("body.0.shortcut_func.conv2d.weight")
         #expect(throws: ModelLoadingError.unusedKeys(file: "parsenet", keys: ["body.0.shortcut_func.conv2d.weight"])) {
             try NetworkLoader.build(ParseNet.self, from: ParameterStore(tensors: tensors, keys: keys, source: "parsenet"), algorithm: .direct)

@@ -35,9 +35,9 @@ import TestSupport
     func x4plusRealWeights() throws {
         let network = try NetworkLoader().load(RRDBNet.self, from: Fixtures.url("realesrgan/RealESRGAN_x4plus_fp16.pth"), algorithm: .direct)
         let input = try NumpyArray(fixture: "realesrgan/x4plus/raw_input.npy").tensor
-        _ = network(input)  // warm-up: oneDNN primitives are created on first use
+        _ = try network(input)  // warm-up: oneDNN primitives are created on first use
         let start = ContinuousClock.now
-        let output = network(input)
+        let output = try network(input)
         print("timing x4plus forward 64x64 -> 256x256: \(ContinuousClock.now - start)")
         try Self.compare(output, "realesrgan/x4plus/raw_output.npy", maxAbs: Self.fullMaxAbs, meanAbs: Self.fullMeanAbs)
     }
@@ -48,10 +48,10 @@ import TestSupport
         let network = try NetworkLoader().load(RRDBNet.self, from: Fixtures.url("realesrgan/RealESRGAN_x4plus_fp16.pth"), algorithm: .direct)
         let shape = [1, network.configuration.features, 23, 20]
         var generator = SystemRandomNumberGenerator()
-        let feat = Tensor(shape: shape, values: (0..<shape.reduce(1, *)).map { _ in Float.random(in: -1...1, using: &generator) })
-        let whole = network.upsampled(feat, bandRows: 1000)
+        let feat = try Tensor(shape: shape, values: (0..<shape.reduce(1, *)).map { _ in Float.random(in: -1...1, using: &generator) })
+        let whole = try network.upsampled(feat, bandRows: 1000)
         for rows in [1, 5, 8] {
-            let banded = network.upsampled(feat, bandRows: rows)
+            let banded = try network.upsampled(feat, bandRows: rows)
             #expect(banded.shape == [1, 3, 92, 80])
             let closeness = Closeness(banded.toArray(), whole.toArray(), absolute: 1e-6, relative: 1e-6)
             #expect(closeness.isClose, "bands of \(rows) rows: \(closeness)")
@@ -98,7 +98,7 @@ import TestSupport
         var (tensors, keys) = try Self.tinyTensors()
         let victim = "body.1.rdb2.conv3.weight"
         #expect(tensors[victim]?.shape == [8, 32, 3, 3])
-        tensors[victim] = Tensor(zeros: [8, 24, 3, 3])
+        tensors[victim] = try Tensor(zeros: [8, 24, 3, 3])
         #expect(throws: ModelLoadingError.shapeMismatch(file: "tiny", key: victim, expected: [8, 32, 3, 3], actual: [8, 24, 3, 3])) {
             try NetworkLoader.build(RRDBNet.self, from: ParameterStore(tensors: tensors, keys: keys, source: "tiny"), algorithm: .direct)
         }
@@ -118,7 +118,7 @@ import TestSupport
     @Test(.enabled(if: Fixtures.available(tinyPath)))
     func unexpectedTensorIsRefused() throws {
         var (tensors, keys) = try Self.tinyTensors()
-        tensors["conv_up3.weight"] = Tensor(zeros: [16, 16, 3, 3])
+        tensors["conv_up3.weight"] = try Tensor(zeros: [16, 16, 3, 3])
         keys.append("conv_up3.weight")
         #expect(throws: ModelLoadingError.unusedKeys(file: "tiny", keys: ["conv_up3.weight"])) {
             try NetworkLoader.build(RRDBNet.self, from: ParameterStore(tensors: tensors, keys: keys, source: "tiny"), algorithm: .direct)

@@ -29,7 +29,7 @@ import TestSupport
         let loc = try NumpyArray(fixture: "\(Self.directory)/loc.npy").tensor
         let logits = try NumpyArray(fixture: "\(Self.directory)/conf_logits.npy").tensor
         let landmarks = try NumpyArray(fixture: "\(Self.directory)/landms.npy").tensor
-        let rows = RetinaFacePostProcessing().detections(loc: loc, confidenceLogits: logits, landmarks: landmarks, height: 640, width: 840)
+        let rows = try RetinaFacePostProcessing().detections(loc: loc, confidenceLogits: logits, landmarks: landmarks, height: 640, width: 840)
         #expect(rows.count == expected.count, "\(rows.count) rows vs \(expected.count)")
         guard rows.count == expected.count else { return }
         var worstPixel: Float = 0, worstScore: Float = 0
@@ -43,7 +43,7 @@ import TestSupport
         #expect(worstScore <= 1e-6)
     }
 
-    @Test func nmsUsesAreasWithoutPlusOneAndStrictThreshold() {
+    @Test func nmsUsesAreasWithoutPlusOneAndStrictThreshold() throws {
         // Two 16x16 boxes shifted by 7 px: IoU 144/368 = 0.391 (kept); with "+1" it would be 0.417.
         let a: [Float] = [0, 0, 16, 16, 0.9], b: [Float] = [7, 0, 23, 16, 0.85]
         #expect(RetinaFacePostProcessing.nonMaximumSuppression([a, b], threshold: 0.4).count == 2)

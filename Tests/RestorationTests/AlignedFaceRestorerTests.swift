@@ -24,7 +24,7 @@ import TensorCore
     }
 
     static func expectMatchesDemo(_ restorer: AlignedFaceRestorer, w: Float, expected fixture: String) throws {
-        let result = restorer.restore(try image(face), fidelity: w)
+        let result = try restorer.restore(try image(face), fidelity: w)
         let expected = try image(fixture)
         #expect(result.image.width == 512 && result.image.height == 512 && result.image.channels == 3)
         #expect(!result.inputWasGray)

@@ -24,9 +24,9 @@ import TestSupport
     }
 
     /// An 8-bit RGB image as the reference's network input: (1, 3, H, W), `float32(u8) / 255`.
-    static func tensor(_ image: Image) -> Tensor {
+    static func tensor(_ image: Image) throws -> Tensor {
         let n = image.pixelCount
-        let t = Tensor(zeros: [1, 3, image.height, image.width])
+        let t = try Tensor(zeros: [1, 3, image.height, image.width])
         for c in 0..<3 {
             for i in 0..<n { t.data[c * n + i] = Float(image.pixels8[i * 3 + c]) / 255 }
         }
@@ -67,7 +67,7 @@ import TestSupport
         let input = try Self.image("realesrgan/x4plus/enhance_input.png")
         try Self.compareRaw(upsampler.upscaleRaw(Self.tensor(input)), "realesrgan/x4plus/enhance_\(name)_raw.npy")
         let start = ContinuousClock.now
-        let out4 = upsampler.enhance(input, outscale: 4)
+        let out4 = try upsampler.enhance(input, outscale: 4)
         print("timing x4plus enhance \(name) 123x91 -> 492x364: \(ContinuousClock.now - start)")
         try Self.comparePNG(out4, "realesrgan/x4plus/enhance_\(name)_out4.png")
         try Self.comparePNG(upsampler.enhance(input), "realesrgan/x4plus/enhance_\(name)_out4.png")
@@ -116,14 +116,14 @@ import TestSupport
     func tilingOfAnImageWithinOneTileEqualsNoTiling() throws {
         let network = try NetworkLoader().load(RRDBNet.self, from: Fixtures.url("realesrgan/tiny/tiny_rrdb_x2_tuned.pth"), algorithm: .direct)
         let input = try Self.image("realesrgan/tiny/enh_input_odd.png")
-        let tiled = RealESRGANer(network: network, tile: 400, tilePad: 40, prePad: 0).enhance(input)
-        let whole = RealESRGANer(network: network, tile: 0, prePad: 0).enhance(input)
+        let tiled = try RealESRGANer(network: network, tile: 400, tilePad: 40, prePad: 0).enhance(input)
+        let whole = try RealESRGANer(network: network, tile: 0, prePad: 0).enhance(input)
         #expect(tiled == whole)
     }
 
     /// The seam cross-fade (our option): weights along an axis sum to one for any tiling.
     @Test(arguments: [(100, 16, 4), (37, 10, 5), (64, 32, 3), (50, 8, 1)])
-    func seamWeightsPartitionUnity(length: Int, tile: Int, overlap: Int) {
+    func seamWeightsPartitionUnity(length: Int, tile: Int, overlap: Int) throws {
         var sum = [Float](repeating: 0, count: length)
         for start in stride(from: 0, to: length, by: tile) {
             let (first, weights) = RealESRGANer.seamWeights(start: start, end: min(start + tile, length), length: length, overlap: overlap)
@@ -137,10 +137,10 @@ import TestSupport
     @Test(.enabled(if: Fixtures.available("realesrgan/tiny/tiny_rrdb_x2_tuned.pth")))
     func seamOverlapOnlyChangesTheSeamBands() throws {
         let network = try NetworkLoader().load(RRDBNet.self, from: Fixtures.url("realesrgan/tiny/tiny_rrdb_x2_tuned.pth"), algorithm: .direct)
-        let input = Self.tensor(try Self.image("realesrgan/tiny/enh_input_odd.png").color(order: .rgb))
+        let input = try Self.tensor(try Self.image("realesrgan/tiny/enh_input_odd.png").color(order: .rgb))
         let (tile, overlap) = (16, 4)
-        let hard = RealESRGANer(network: network, tile: tile, tilePad: 6, prePad: 0).upscaleRaw(input).contiguous()
-        let soft = RealESRGANer(network: network, tile: tile, tilePad: 6, prePad: 0, seamOverlap: overlap).upscaleRaw(input).contiguous()
+        let hard = try RealESRGANer(network: network, tile: tile, tilePad: 6, prePad: 0).upscaleRaw(input).contiguous()
+        let soft = try RealESRGANer(network: network, tile: tile, tilePad: 6, prePad: 0, seamOverlap: overlap).upscaleRaw(input).contiguous()
         #expect(hard.shape == soft.shape)
         let (h, w) = (hard.shape[2], hard.shape[3])
         // Output seams sit at multiples of 2 * tile; each band is [seam - 2 * overlap, seam + 2 * overlap).

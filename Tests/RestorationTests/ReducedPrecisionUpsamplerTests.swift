@@ -44,7 +44,7 @@ import TestSupport
         for photo in photos {
             // Colour only, as the pipeline upsamples it (the alpha of 02.png is a flat 255 plane).
             let image = centre(try ImageDecoder.decode(Data(contentsOf: Fixtures.url("images/\(photo)"))).splitAlpha().color.to8Bit(), side: side)
-            let quality = psnr(reduced.enhance(image), full.enhance(image))
+            let quality = psnr(try reduced.enhance(image), try full.enhance(image))
             figures.append("\(photo) \(String(format: "%.1f", quality))")
             if Conv2d.bfloat16Supported {
                 #expect(quality.isFinite, "\(name) \(photo): bfloat16 gave float32's exact result: it is not on")
@@ -67,7 +67,7 @@ import TestSupport
     }
 
     /// The precision setting: by default only the upsampler is reduced; `float32` and `bfloat16` are uniform.
-    @Test func precisionSettingPerNetwork() {
+    @Test func precisionSettingPerNetwork() throws {
         #expect(PrecisionSetting.mixed.upsampler == .bfloat16 && PrecisionSetting.mixed.faceNetworks == .float32)
         #expect(PrecisionSetting.float32.upsampler == .float32 && PrecisionSetting.float32.faceNetworks == .float32)
         #expect(PrecisionSetting.bfloat16.upsampler == .bfloat16 && PrecisionSetting.bfloat16.faceNetworks == .bfloat16)

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import ModelCatalog
 import NIOCore
 import Restoration
+import TensorCore
 import Testing
 @testable import Service
 
@@ -230,6 +231,47 @@ struct ErrorStatusTests {
                                                      body: Self.json(["image_base64": Self.image]))
             #expect(message.hasPrefix("internal error") && !message.contains("whole-photo") && !message.contains("notImplemented"))
             restorer.failure = nil
+            let next = try await client.execute(uri: "/api/process", method: .post, headers: [.contentType: "application/json"],
+                                                body: Self.json(["image_base64": Self.image]))
+            #expect(next.status == .ok)
+        }
+    }
+
+    /// A tensor no memory can hold (256 TiB): what a huge image does to the tensor core, for real.
+    static func allocateBeyondMemory() throws {
+        _ = try Tensor(zeros: [1, 16, 1 << 21, 1 << 21])
+    }
+
+    @Test("503 with Retry-After when the server runs out of memory for a restoration, and the next request is served")
+    func outOfMemory() async throws {
+        let restorer = StubRestorer()
+        restorer.compute = Self.allocateBeyondMemory
+        try await ServiceHarness(restorer: restorer).test { client in
+            let body = Self.json(["image_base64": Self.image])
+            let message = try await Self.expectError(client, status: .serviceUnavailable, contentType: "application/json", body: body)
+            #expect(message.hasPrefix("the server ran out of memory restoring this image") && message.contains("retry in 10 s"), "\(message)")
+            let response = try await client.execute(uri: "/api/process", method: .post, headers: [.contentType: "application/json"], body: body)
+            #expect(response.status == .serviceUnavailable && response.headers[.retryAfter] == "10")
+            #expect(response.json["request_id"] is String)
+            restorer.compute = nil
+            let next = try await client.execute(uri: "/api/process", method: .post, headers: [.contentType: "application/json"], body: body)
+            #expect(next.status == .ok)
+        }
+    }
+
+    @Test("500 when oneDNN cannot build a layer for the input, naming no internals, and the next request is served")
+    func computeFailure() async throws {
+        let restorer = StubRestorer()
+        // A 5x5 kernel without padding has no output on a 2x2 map: oneDNN refuses the primitive.
+        restorer.compute = {
+            let conv = try Conv2d(weight: Tensor(shape: [16, 16, 5, 5], values: [Float](repeating: 0.01, count: 16 * 16 * 25)), bias: nil, padding: 0)
+            _ = try conv(Tensor(zeros: [1, 16, 2, 2]))
+        }
+        try await ServiceHarness(restorer: restorer).test { client in
+            let message = try await Self.expectError(client, status: .internalServerError, contentType: "application/json",
+                                                     body: Self.json(["image_base64": Self.image]))
+            #expect(message.hasPrefix("internal error") && !message.contains("oneDNN"), "\(message)")
+            restorer.compute = nil
             let next = try await client.execute(uri: "/api/process", method: .post, headers: [.contentType: "application/json"],
                                                 body: Self.json(["image_base64": Self.image]))
             #expect(next.status == .ok)

@@ -2,7 +2,7 @@ import Testing
 @testable import TensorCore
 
 @Suite struct RecentlyUsedCacheTests {
-    @Test func keepsTheMostRecentlyUsedEntries() {
+    @Test func keepsTheMostRecentlyUsedEntries() throws {
         var cache = RecentlyUsedCache<String, Int>(capacity: 2)
         cache.insert(1, for: "a")
         cache.insert(2, for: "b")

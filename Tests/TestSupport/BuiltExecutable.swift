@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 
 /// The `facerestore` executable `swift test` built: it sits beside the test bundle in the build
 /// folder (Linux: `<build>/facerestorePackageTests.xctest`; macOS: `<build>/x.xctest/Contents/MacOS/x`).

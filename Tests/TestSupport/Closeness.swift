@@ -1,4 +1,4 @@
-import TensorCore
+package import TensorCore
 
 /// Element-wise comparison of two float arrays: the maximum and mean absolute difference, and
 /// whether every element satisfies `|a - b| <= absolute + relative * |b|`.

@@ -1,5 +1,5 @@
-import Testing
-import TensorCore
+package import Testing
+package import TensorCore
 
 /// Compares a tensor with a fixture `.npy` under the max-abs and mean-abs bounds the fixture READMEs
 /// state, records an issue when either is exceeded, and prints the margins so every run shows how

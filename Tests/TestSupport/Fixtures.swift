@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 
 /// Locates the shared reference fixtures: `$FACERESTORE_FIXTURES`, else `../shared/fixtures`
 /// relative to the package root.

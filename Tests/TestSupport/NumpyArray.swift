@@ -1,5 +1,5 @@
-import Foundation
-import TensorCore
+package import Foundation
+package import TensorCore
 
 /// A `.npy` array (format 1.0/2.0, little-endian float32 or int32, C order), as the fixtures store them.
 package struct NumpyArray {
@@ -68,5 +68,5 @@ package struct NumpyArray {
     }
 
     /// The float data as a contiguous tensor.
-    package var tensor: Tensor { Tensor(shape: shape, values: floats) }
+    package var tensor: Tensor { get throws { try Tensor(shape: shape, values: floats) } }
 }

@@ -63,14 +63,14 @@ struct BenchmarkOptions: ParsableArguments {
 
     /// Warm-up (which also counts the FLOPs), timed runs, then the same process's sgemm: measured
     /// last because OpenBLAS's threads keep spinning after it.
-    func measure(name: String, loadSeconds: Double, _ forward: () -> Void) -> BenchReport {
+    func measure(name: String, loadSeconds: Double, _ forward: () throws -> Void) throws -> BenchReport {
         var flops = 0.0
-        let warmUp = Clock.measure { flops = FlopCounter.measure { forward() }.flops }  // builds primitives, reorders weights
+        let warmUp = try Clock.measure { flops = try FlopCounter.measure { try forward() }.flops }  // builds primitives, reorders weights
         var times: [Double] = runs > 0 ? [] : [warmUp]
-        for _ in 0..<runs { times.append(Clock.measure(forward)) }
+        for _ in 0..<runs { times.append(try Clock.measure(forward)) }
         times.sort()
         let median = times[times.count / 2]
-        let sgemm = KernelBenchmark.sgemmGFLOPs()
+        let sgemm = try KernelBenchmark.sgemmGFLOPs()
         let gflops = flops / median / 1e9
         return BenchReport(
             network: name, ms_median: median * 1000, gflop: flops / 1e9, gflops: gflops, sgemm_gflops: sgemm,
@@ -104,9 +104,9 @@ struct CodeFormerBenchCommand: ParsableCommand {
         let (network, loadSeconds) = try loadBenchmarkNetwork(
             CodeFormer.self, file: codeformer, installed: nil, models: nil,
             manifest: manifest ?? "../shared/fixtures/codeformer/codeformer_full.manifest.json", precision: options.precision.faceNetworks)
-        let input = Tensor(zeros: [1, 3, 512, 512])
+        let input = try Tensor(zeros: [1, 3, 512, 512])
         for i in 0..<input.elementCount { input.data[i] = Float((i * 7919) % 2001) / 1000 - 1 }
-        let report = options.measure(name: "codeformer", loadSeconds: loadSeconds) { _ = network(input, w: fidelity) }
+        let report = try options.measure(name: "codeformer", loadSeconds: loadSeconds) { _ = try network(input, w: fidelity) }
         report.print(json: options.json)
     }
 }
@@ -150,8 +150,8 @@ struct RealESRGANBenchCommand: ParsableCommand {
         var pixels = [UInt8](repeating: 0, count: size * size * 3)
         for i in pixels.indices { pixels[i] = UInt8(truncatingIfNeeded: (i * 7919) >> 3) }
         let image = Image(width: size, height: size, channels: 3, pixels8: pixels)
-        var report = options.measure(name: "realesrgan x\(network.scale) \(size)x\(size)", loadSeconds: loadSeconds) {
-            _ = upsampler.enhance(image)
+        var report = try options.measure(name: "realesrgan x\(network.scale) \(size)x\(size)", loadSeconds: loadSeconds) {
+            _ = try upsampler.enhance(image)
         }
         report.megapixels_per_s = Double(size * size) / 1e6 / (report.ms_median / 1000)
         report.precision = options.precision.upsampler == .bfloat16 && PrecisionSetting.bfloat16Supported ? "bfloat16" : "float32"

@@ -30,16 +30,16 @@ struct ConvolutionBenchCommand: ParsableCommand {
             let parts = shape.split(separator: "x").compactMap { Int($0) }
             guard parts.count == 2 else { throw ValidationError("shape \(shape): expected in x out, e.g. 64x32") }
             let (inputs, outputs) = (parts[0], parts[1])
-            let weight = Tensor(shape: [outputs, inputs, 3, 3], values: (0..<outputs * inputs * 9).map { Float(($0 * 7919) % 2001) / 20000 - 0.05 })
-            let bias = Tensor(shape: [outputs], values: [Float](repeating: 0.01, count: outputs))
-            let input = Tensor(shape: [1, inputs, size, size], values: (0..<inputs * size * size).map { Float(($0 * 31) % 1001) / 1000 })
+            let weight = try Tensor(shape: [outputs, inputs, 3, 3], values: (0..<outputs * inputs * 9).map { Float(($0 * 7919) % 2001) / 20000 - 0.05 })
+            let bias = try Tensor(shape: [outputs], values: [Float](repeating: 0.01, count: outputs))
+            let input = try Tensor(shape: [1, inputs, size, size], values: (0..<inputs * size * size).map { Float(($0 * 31) % 1001) / 1000 })
                 .withLayout(.channelBlocked(Conv2d.activationBlock))
             let activation: FusedActivation = noActivation ? .none : .leakyReLU(0.2)
-            let layers = algorithms.map { Conv2d(weight: weight, bias: bias, padding: 1, algorithm: $0.1) }
-            for layer in layers { _ = layer(input, activation: activation) }  // builds primitives, reorders weights
+            let layers = try algorithms.map { try Conv2d(weight: weight, bias: bias, padding: 1, algorithm: $0.1) }
+            for layer in layers { _ = try layer(input, activation: activation) }  // builds primitives, reorders weights
             var times = [[Double]](repeating: [], count: layers.count)
             for _ in 0..<runs {
-                for (i, layer) in layers.enumerated() { times[i].append(Clock.measure { _ = layer(input, activation: activation) }) }
+                for (i, layer) in layers.enumerated() { times[i].append(try Clock.measure { _ = try layer(input, activation: activation) }) }
             }
             let medians = times.map { $0.sorted()[$0.count / 2] * 1000 }
             let line = zip(algorithms, zip(layers, medians)).map { named, measured in

@@ -6,8 +6,8 @@ import TensorCore
 import Restoration
 
 /// A deterministic test pattern in roughly the value range a network input has.
-private func pattern(_ shape: [Int], scale: Float, offset: Float) -> Tensor {
-    let input = Tensor(zeros: shape)
+private func pattern(_ shape: [Int], scale: Float, offset: Float) throws -> Tensor {
+    let input = try Tensor(zeros: shape)
     for i in 0..<input.elementCount { input.data[i] = Float((i * 7919) % 2001) / 2000 * scale + offset }
     return input
 }
@@ -31,8 +31,8 @@ struct ParseNetBenchCommand: ParsableCommand {
         let (network, load) = try loadBenchmarkNetwork(
             ParseNet.self, file: model, installed: .parsing, models: models,
             manifest: "../shared/fixtures/facelib/parsenet/manifest.json", precision: options.precision.faceNetworks)
-        let input = pattern([1, 3, 512, 512], scale: 2, offset: -1)
-        options.measure(name: "parsenet 512x512", loadSeconds: load) { _ = network(input) }.print(json: options.json)
+        let input = try pattern([1, 3, 512, 512], scale: 2, offset: -1)
+        try options.measure(name: "parsenet 512x512", loadSeconds: load) { _ = try network(input) }.print(json: options.json)
     }
 }
 
@@ -58,8 +58,8 @@ struct RetinaFaceBenchCommand: ParsableCommand {
         let (network, load) = try loadBenchmarkNetwork(
             RetinaFace.self, file: model, installed: .detectionResNet50, models: models,
             manifest: "../shared/fixtures/facelib/retinaface_r50/manifest.json", precision: options.precision.faceNetworks)
-        let input = pattern([1, 3, size, size], scale: 255, offset: -117)
-        options.measure(name: "retinaface \(network.backbone.rawValue) \(size)x\(size)", loadSeconds: load) { _ = network(input) }
+        let input = try pattern([1, 3, size, size], scale: 255, offset: -117)
+        try options.measure(name: "retinaface \(network.backbone.rawValue) \(size)x\(size)", loadSeconds: load) { _ = try network(input) }
             .print(json: options.json)
     }
 }

@@ -60,7 +60,7 @@ struct PipelineBenchCommand: ParsableCommand {
         try pipeline.checkModels(for: request)
         var last: RestorationResult?
         var failure: Error?
-        var report = options.measure(name: "pipeline \(photo.width)x\(photo.height) upscale \(upscale)", loadSeconds: load) {
+        var report = try options.measure(name: "pipeline \(photo.width)x\(photo.height) upscale \(upscale)", loadSeconds: load) {
             do { last = try pipeline.restore(photo, options: request) } catch { failure = error }
         }
         if let failure { throw failure }

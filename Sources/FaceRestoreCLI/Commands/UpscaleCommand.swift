@@ -87,7 +87,7 @@ struct UpscaleCommand: ParsableCommand {
                     throw ValidationError("--pre-pad \(prePad) needs an image larger than \(image.width)x\(image.height)")
                 }
                 var result: Image!
-                let seconds = Clock.measure { result = upsampler.enhance(image, outscale: outscale) }
+                let seconds = try Clock.measure { result = try upsampler.enhance(image, outscale: outscale) }
                 try ImageEncoder.png(result).write(to: destination, options: .atomic)
                 print("\(input.path) (\(image.width)x\(image.height)) -> \(destination.path) (\(result.width)x\(result.height)) in \(String(format: "%.2f", seconds)) s")
             } catch {

@@ -1,5 +1,5 @@
 import Foundation
-import TensorCore
+package import TensorCore
 
 /// CodeFormer (Zhou et al., NeurIPS 2022; `CodeFormer` in sczhou/CodeFormer
 /// `basicsr/archs/codeformer_arch.py`): a VQGAN encoder, a transformer that predicts codebook
@@ -103,25 +103,25 @@ package final class CodeFormer: @unchecked Sendable {
     ///   - input: `(1, 3, 512, 512)` RGB scaled to [-1, 1].
     ///   - w: fidelity weight in [0, 1]; 0 skips the fusion entirely, as upstream.
     ///   - adain: match the codebook features' channel statistics to the encoder's (the demo passes true).
-    package func callAsFunction(_ input: Tensor, w: Float, adain: Bool = true) -> Output {
+    package func callAsFunction(_ input: Tensor, w: Float, adain: Bool = true) throws -> Output {
         let size = CodeFormerConfiguration.imageSize
         precondition(input.shape == [1, 3, size, size], "CodeFormer takes (1, 3, \(size), \(size)), got \(input.shape)")
         var x = input
         var skips: [String: Tensor] = [:]
         for (i, block) in encoder.blocks.enumerated() {
-            x = block(consume x)
+            x = try block(consume x)
             if let tap = encoderTaps[i] { skips[tap] = x }
         }
-        let lqFeature = x.contiguous()
+        let lqFeature = try x.contiguous()
         let latent = configuration.latentSide
         let tokens = latent * latent
         let codeDim = configuration.codeDim
 
         // Transformer over the latent positions (row-major), predicting a code per position.
-        let features = lqFeature.reshaped([codeDim, tokens]).transposed2D()
-        var query = featureEmbedding(features)
-        for layer in transformerLayers { query = layer(query, position: positionEmbedding) }
-        let logits = predictionHead(predictionNorm(query))
+        let features = try lqFeature.reshaped([codeDim, tokens]).transposed2D()
+        var query = try featureEmbedding(features)
+        for layer in transformerLayers { query = try layer(query, position: positionEmbedding) }
+        let logits = try predictionHead(predictionNorm(query))
         let codebookSize = configuration.codebookSize
         var indices = [Int](repeating: 0, count: tokens)
         for t in 0..<tokens {
@@ -132,30 +132,30 @@ package final class CodeFormer: @unchecked Sendable {
         }
 
         // Codebook lookup: rows gathered into (1, codeDim, 16, 16).
-        let quantized = Tensor(zeros: [1, codeDim, latent, latent])
+        let quantized = try Tensor(zeros: [1, codeDim, latent, latent])
         for t in 0..<tokens {
             let row = codebook.data + indices[t] * codeDim
             for c in 0..<codeDim { quantized.data[c * tokens + t] = row[c] }
         }
-        let generatorInput = adain ? Self.adaptiveInstanceNormalization(content: quantized, style: lqFeature) : quantized
+        let generatorInput = adain ? try Self.adaptiveInstanceNormalization(content: quantized, style: lqFeature) : quantized
 
         x = generatorInput
         for (i, block) in generator.blocks.enumerated() {
-            x = block(consume x)
+            x = try block(consume x)
             if w > 0, let size = generatorFusions[i], let fuse = fuseBlocks[size], let skip = skips[size] {
-                x = fuse(encoder: skip, decoder: x, w: w)
+                x = try fuse(encoder: skip, decoder: x, w: w)
             }
         }
         return Output(
-            image: x.contiguous(), logits: logits.reshaped([1, tokens, codebookSize]), lqFeature: lqFeature,
+            image: try x.contiguous(), logits: logits.reshaped([1, tokens, codebookSize]), lqFeature: lqFeature,
             indices: indices, quantizedFeature: generatorInput, encoderFeatures: skips)
     }
 
     /// `adaptive_instance_normalization` of `codeformer_arch.py`: per channel, content normalised by
     /// its mean and `sqrt(unbiased variance + 1e-5)`, then given the style's.
-    static func adaptiveInstanceNormalization(content: Tensor, style: Tensor) -> Tensor {
+    static func adaptiveInstanceNormalization(content: Tensor, style: Tensor) throws -> Tensor {
         let (c, positions) = (content.shape[1], content.shape[2] * content.shape[3])
-        let out = Tensor(zeros: content.shape)
+        let out = try Tensor(zeros: content.shape)
         func moments(_ p: UnsafeMutablePointer<Float>) -> (mean: Double, std: Double) {
             var sum = 0.0
             for i in 0..<positions { sum += Double(p[i]) }

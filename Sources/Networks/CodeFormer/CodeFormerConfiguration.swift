@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 
 /// CodeFormer's hyperparameters as found in a checkpoint. All but the head count follow from tensor
 /// shapes; the head count comes from a sidecar JSON (`"n_head"`) next to the checkpoint, else the

@@ -1,4 +1,4 @@
-import TensorCore
+package import TensorCore
 
 /// Controllable feature transformation (`Fuse_sft_block` in `codeformer_arch.py`): from the encoder
 /// feature and the decoder feature it predicts a scale and shift, and returns
@@ -19,13 +19,13 @@ package struct FuseSFTBlock {
         shift = try branch("shift")
     }
 
-    package func callAsFunction(encoder: Tensor, decoder: Tensor, w: Float) -> Tensor {
-        let e = encodeEnc(Tensor.concatenateChannels([encoder, decoder]))
-        let s = scale.1(scale.0(e, activation: .leakyReLU(0.2)))
-        let t = shift.1(shift.0(e, activation: .leakyReLU(0.2)))
-        let dec = decoder.withLayout(s.layout)
+    package func callAsFunction(encoder: Tensor, decoder: Tensor, w: Float) throws -> Tensor {
+        let e = try encodeEnc(Tensor.concatenateChannels([encoder, decoder]))
+        let s = try scale.1(scale.0(e, activation: .leakyReLU(0.2)))
+        let t = try shift.1(shift.0(e, activation: .leakyReLU(0.2)))
+        let dec = try decoder.withLayout(s.layout)
         precondition(dec.layout == t.layout)
-        let out = Tensor(uninitialized: dec.shape, layout: dec.layout)
+        let out = try Tensor(uninitialized: dec.shape, layout: dec.layout)
         let count = Tensor.storageCount(shape: dec.shape, layout: dec.layout)
         let (d, sp, tp, o) = (dec.data, s.data, t.data, out.data)
         parallelForChunks(count) { range in

@@ -1,4 +1,4 @@
-import TensorCore
+package import TensorCore
 
 /// One pre-norm transformer layer of CodeFormer (`TransformerSALayer` in `codeformer_arch.py`):
 /// `t += MHA(q = k = norm1(t) + pos, v = norm1(t))`, then `t += linear2(gelu(linear1(norm2(t))))`.
@@ -20,14 +20,14 @@ package struct TransformerSALayer {
     /// - Parameters:
     ///   - x: `(tokens, embedDim)`.
     ///   - position: `(tokens, embedDim)`, added to queries and keys only.
-    package func callAsFunction(_ x: Tensor, position: Tensor) -> Tensor {
-        let normed = norm1(x)
-        let queryKey = normed + position
-        let attended = attention(query: queryKey, key: queryKey, value: normed)
-        let t = x + attended
-        let hidden = linear1(norm2(t))
-        hidden.applyInPlace(.geluErf)
-        return t + linear2(hidden)
+    package func callAsFunction(_ x: Tensor, position: Tensor) throws -> Tensor {
+        let normed = try norm1(x)
+        let queryKey = try normed + position
+        let attended = try attention(query: queryKey, key: queryKey, value: normed)
+        let t = try x + attended
+        var hidden = try linear1(norm2(t))
+        try hidden.apply(.geluErf)
+        return try t + linear2(hidden)
     }
 }
 
@@ -48,34 +48,34 @@ package struct MultiheadAttention {
         self.embedDim = embedDim
         let packed = try p.tensor("in_proj_weight", shape: [3 * embedDim, embedDim]).contiguous()
         let packedBias = try p.tensor("in_proj_bias", shape: [3 * embedDim]).contiguous()
-        func slice(_ i: Int) -> Linear {
-            let weight = Tensor(zeros: [embedDim, embedDim])
+        func slice(_ i: Int) throws -> Linear {
+            let weight = try Tensor(zeros: [embedDim, embedDim])
             weight.data.update(from: packed.data + i * embedDim * embedDim, count: embedDim * embedDim)
-            let bias = Tensor(zeros: [embedDim])
+            let bias = try Tensor(zeros: [embedDim])
             bias.data.update(from: packedBias.data + i * embedDim, count: embedDim)
-            return Linear(weight: weight, bias: bias)
+            return try Linear(weight: weight, bias: bias)
         }
-        queryProjection = slice(0)
-        keyProjection = slice(1)
-        valueProjection = slice(2)
+        queryProjection = try slice(0)
+        keyProjection = try slice(1)
+        valueProjection = try slice(2)
         outProjection = try p.linear("out_proj", inFeatures: embedDim, outFeatures: embedDim)
     }
 
     /// Inputs `(tokens, embedDim)`; output `(tokens, embedDim)`.
-    package func callAsFunction(query: Tensor, key: Tensor, value: Tensor) -> Tensor {
+    package func callAsFunction(query: Tensor, key: Tensor, value: Tensor) throws -> Tensor {
         let tokens = query.shape[0]
         let headDim = embedDim / heads
-        let q = queryProjection(query), k = keyProjection(key), v = valueProjection(value)
-        let concatenated = Tensor(zeros: [tokens, embedDim])
+        let q = try queryProjection(query), k = try keyProjection(key), v = try valueProjection(value)
+        let concatenated = try Tensor(zeros: [tokens, embedDim])
         let scale = 1 / Float(headDim).squareRoot()
         for h in 0..<heads {
-            let scores = Tensor(zeros: [tokens, tokens])
-            Matmul.gemm(q.data + h * headDim, k.data + h * headDim, transposeB: true, scores.data,
+            var scores = try Tensor(zeros: [tokens, tokens])
+            try Matmul.gemm(q.data + h * headDim, k.data + h * headDim, transposeB: true, scores.data,
                         m: tokens, n: tokens, k: headDim, alpha: scale, lda: embedDim, ldb: embedDim)
-            scores.softmaxLastDimensionInPlace()
-            Matmul.gemm(scores.data, v.data + h * headDim, concatenated.data + h * headDim,
+            try scores.applySoftmaxLastDimension()
+            try Matmul.gemm(scores.data, v.data + h * headDim, concatenated.data + h * headDim,
                         m: tokens, n: headDim, k: tokens, ldb: embedDim, ldc: embedDim)
         }
-        return outProjection(concatenated)
+        return try outProjection(concatenated)
     }
 }

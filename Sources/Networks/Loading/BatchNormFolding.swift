@@ -7,7 +7,7 @@ extension ParameterScope {
     /// `num_batches_tracked` is consumed when present (it does not affect inference). The one
     /// folding RetinaFace and ParseNet share.
     func foldingBatchNorm(_ bn: String, into weight: Tensor) throws -> (weight: Tensor, bias: Tensor) {
-        let weight = weight.contiguous()
+        let weight = try weight.contiguous()
         let channels = weight.shape[0]
         let gamma = try tensor(Self.key(bn, "weight"), shape: [channels]).toArray()
         let beta = try tensor(Self.key(bn, "bias"), shape: [channels]).toArray()
@@ -23,7 +23,7 @@ extension ParameterScope {
             bias[o] = Float(Double(beta[o]) - Double(mean[o]) * factor)
             for i in 0..<perOutput { folded[o * perOutput + i] = Float(Double(weight.data[o * perOutput + i]) * factor) }
         }
-        return (Tensor(shape: weight.shape, values: folded), Tensor(shape: [channels], values: bias))
+        return (try Tensor(shape: weight.shape, values: folded), try Tensor(shape: [channels], values: bias))
     }
 
     /// `nn.BatchNorm2d`'s default epsilon, which every folded layer uses.
@@ -49,12 +49,12 @@ extension ParameterScope {
         var folded = foldedWeight
         if depthwise {
             let kk = kernel * kernel
-            let dense = Tensor(zeros: [channels, channels, kernel, kernel])
+            let dense = try Tensor(zeros: [channels, channels, kernel, kernel])
             for o in 0..<channels {
                 for i in 0..<kk { dense.data[(o * channels + o) * kk + i] = folded.data[o * kk + i] }
             }
             folded = dense
         }
-        return Conv2d(weight: folded, bias: bias, stride: stride, padding: .symmetric(padding), algorithm: algorithm)
+        return try Conv2d(weight: folded, bias: bias, stride: stride, padding: .symmetric(padding), algorithm: algorithm)
     }
 }

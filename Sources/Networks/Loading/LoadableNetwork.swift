@@ -1,4 +1,4 @@
-import TensorCore
+package import TensorCore
 
 /// A ported network that `NetworkLoader` builds from a state dict by the official keys.
 ///

@@ -1,7 +1,7 @@
-import Checkpoints
-import Foundation
-import ModelCatalog
-import TensorCore
+package import Checkpoints
+package import Foundation
+package import ModelCatalog
+package import TensorCore
 
 /// The one way to turn a weights file into a network: checks the file against the models folder's
 /// SHA-256 record, reads it as a checkpoint or a synthetic-weights manifest (`WeightsFile`),

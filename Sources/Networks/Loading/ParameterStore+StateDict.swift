@@ -1,4 +1,4 @@
-import Checkpoints
+package import Checkpoints
 import TensorCore
 
 extension ParameterStore {

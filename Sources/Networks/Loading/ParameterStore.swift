@@ -1,4 +1,4 @@
-import TensorCore
+package import TensorCore
 
 /// The tensors of one checkpoint while a network takes them by key path.
 ///
@@ -84,14 +84,14 @@ package struct ParameterScope {
     ) throws -> Conv2d {
         let weight = try tensor(Self.key(name, "weight"), shape: [outChannels, inChannels, kernel, kernel])
         let b = bias ? try tensor(Self.key(name, "bias"), shape: [weight.shape[0]]) : nil
-        return Conv2d(weight: weight, bias: b, stride: stride, padding: padding, algorithm: algorithm)
+        return try Conv2d(weight: weight, bias: b, stride: stride, padding: padding, algorithm: algorithm)
     }
 
     package func groupNorm(_ name: String, channels: Int, groups: Int = 32, epsilon: Double) throws -> GroupNorm {
         guard channels % groups == 0 else {
             throw ModelLoadingError.unsupportedArchitecture(file: source, reason: "\(prefix)\(name) has \(channels) channels, not divisible into \(groups) groups")
         }
-        return GroupNorm(
+        return try GroupNorm(
             groups: groups, epsilon: epsilon,
             weight: try tensor(Self.key(name, "weight"), shape: [channels]),
             bias: try tensor(Self.key(name, "bias"), shape: [channels]))
@@ -99,11 +99,11 @@ package struct ParameterScope {
 
     package func linear(_ name: String, inFeatures: Int? = nil, outFeatures: Int? = nil, bias: Bool = true) throws -> Linear {
         let weight = try tensor(Self.key(name, "weight"), shape: [outFeatures, inFeatures])
-        return Linear(weight: weight, bias: bias ? try tensor(Self.key(name, "bias"), shape: [weight.shape[0]]) : nil)
+        return try Linear(weight: weight, bias: bias ? try tensor(Self.key(name, "bias"), shape: [weight.shape[0]]) : nil)
     }
 
     package func layerNorm(_ name: String, features: Int, epsilon: Double = 1e-5) throws -> LayerNorm {
-        LayerNorm(
+        try LayerNorm(
             weight: try tensor(Self.key(name, "weight"), shape: [features]),
             bias: try tensor(Self.key(name, "bias"), shape: [features]), epsilon: epsilon)
     }

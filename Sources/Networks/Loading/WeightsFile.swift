@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 
 /// A network's weights on disk: a checkpoint as released (`.pth`, `.safetensors`), or a
 /// synthetic-weights manifest (`.json`: full-size stand-in weights for tests and benchmarks).

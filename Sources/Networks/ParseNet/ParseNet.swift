@@ -1,5 +1,5 @@
 import Foundation
-import TensorCore
+package import TensorCore
 
 /// The face-parsing network of CodeFormer's paste-back (`ParseNet(in_size=512, out_size=512,
 /// parsing_ch=19)` in sczhou/CodeFormer `facelib/parsing/parsenet.py`, release file
@@ -63,17 +63,17 @@ package final class ParseNet: @unchecked Sendable {
 
     /// `(1, 3, H, W)` RGB in [-1, 1] (H, W multiples of 16; 512 x 512 in the pipeline) ->
     /// `(mask: (1, 19, H, W) parsing logits, image: (1, 3, H, W))`, both contiguous.
-    package func callAsFunction(_ x: Tensor) -> (mask: Tensor, image: Tensor) {
+    package func callAsFunction(_ x: Tensor) throws -> (mask: Tensor, image: Tensor) {
         precondition(x.rank == 4 && x.shape[1] == Self.inChannels, "ParseNet expects (n, 3, h, w), got \(x.shape)")
         precondition(x.shape[2] % Self.sizeMultiple == 0 && x.shape[3] % Self.sizeMultiple == 0,
                      "ParseNet needs sides that are multiples of \(Self.sizeMultiple), got \(x.shape)")
-        var feat = encoder0(x)
-        for block in encoder { feat = block(consume feat) }
+        var feat = try encoder0(x)
+        for block in encoder { feat = try block(consume feat) }
         var trunk = feat
-        for block in body { trunk = block(trunk) }
-        var y = feat + trunk
-        for block in decoder { y = block(consume y) }
-        return (outMaskConv(y).contiguous(), outImgConv(y).contiguous())
+        for block in body { trunk = try block(trunk) }
+        var y = try feat + trunk
+        for block in decoder { y = try block(consume y) }
+        return (try outMaskConv(y).contiguous(), try outImgConv(y).contiguous())
     }
 }
 

@@ -1,4 +1,4 @@
-import TensorCore
+package import TensorCore
 
 /// Resampling of a ParseNet `ConvLayer` / `ResidualBlock` (`scale` in sczhou/CodeFormer
 /// `facelib/parsing/parsenet.py`).
@@ -33,34 +33,34 @@ package struct ParseNetConvLayer {
         let weight = try p.tensor("conv2d.weight", shape: [outChannels, inChannels, 3, 3])
         if normalized {
             let (w, b) = try p.foldingBatchNorm("norm.norm", into: weight)
-            conv2d = Conv2d(weight: w, bias: b, stride: stride, padding: .symmetric(0), algorithm: algorithm)
+            conv2d = try Conv2d(weight: w, bias: b, stride: stride, padding: .symmetric(0), algorithm: algorithm)
         } else {
             let bias = try p.tensor("conv2d.bias", shape: [outChannels])
-            conv2d = Conv2d(weight: weight, bias: bias, stride: stride, padding: .symmetric(0), algorithm: algorithm)
+            conv2d = try Conv2d(weight: weight, bias: bias, stride: stride, padding: .symmetric(0), algorithm: algorithm)
         }
         self.scale = scale
         activation = activated ? .leakyReLU(Self.negativeSlope) : .none
     }
 
     /// `residual + layer(x)` when `residual` is given (the sum fused into the convolution).
-    package func callAsFunction(_ x: Tensor, residual: Tensor? = nil) -> Tensor {
-        conv2d(prepared(x), activation: activation, residual: residual)
+    package func callAsFunction(_ x: Tensor, residual: Tensor? = nil) throws -> Tensor {
+        try conv2d(prepared(x), activation: activation, residual: residual)
     }
 
     /// `x` upsampled (for an up layer) and reflection-padded: what the convolution itself sees.
-    func prepared(_ x: Tensor) -> Tensor {
-        (scale == .up ? x.upsampledNearest(factor: 2) : x).reflectionPadded(1)
+    func prepared(_ x: Tensor) throws -> Tensor {
+        try (scale == .up ? x.upsampledNearest(factor: 2) : x).reflectionPadded(1)
     }
 
     /// The layer on an input already `prepared`.
-    func applied(toPrepared input: Tensor) -> Tensor {
-        conv2d(input, activation: activation)
+    func applied(toPrepared input: Tensor) throws -> Tensor {
+        try conv2d(input, activation: activation)
     }
 
-    /// `residual + layer(x)`, written into `residual`, a map the caller has just made and drops.
-    func accumulating(_ x: Tensor, into residual: Tensor) -> Tensor {
+    /// `residual + layer(x)`, written into `residual` when the caller hands over its only handle.
+    func accumulating(_ x: Tensor, into residual: consuming Tensor) throws -> Tensor {
         precondition(activation == .none, "the residual sum comes after the activation-free conv2")
-        return conv2d.accumulating(prepared(x), into: residual)
+        return try conv2d.accumulating(prepared(x), into: consume residual)
     }
 }
 
@@ -92,18 +92,18 @@ package struct ParseNetResidualBlock {
     /// A caller handing over its only handle to `x` (`block(consume x)`) lets the block free it as
     /// soon as both branches have read it, before conv2 pads conv1's output (at 512 x 512 the
     /// block's largest maps).
-    package func callAsFunction(_ x: consuming Tensor) -> Tensor {
-        guard let shortcutFunc else { return conv2(conv1(x), residual: x) }
+    package func callAsFunction(_ x: consuming Tensor) throws -> Tensor {
+        guard let shortcutFunc else { return try conv2(conv1(x), residual: x) }
         // Both branches of an up block upsample and pad the same input: do it once.
         if shortcutFunc.scale == .up && conv1.scale == .up {
-            var input: Tensor? = conv1.prepared(x)
+            var input: Tensor? = try conv1.prepared(x)
             _ = consume x
-            let shortcut = shortcutFunc.applied(toPrepared: input!)
-            let h = conv1.applied(toPrepared: input!)
+            let shortcut = try shortcutFunc.applied(toPrepared: input!)
+            let h = try conv1.applied(toPrepared: input!)
             input = nil
-            return conv2.accumulating(h, into: shortcut)
+            return try conv2.accumulating(h, into: consume shortcut)
         }
-        let shortcut = shortcutFunc(x)
-        return conv2.accumulating(conv1(consume x), into: shortcut)
+        let shortcut = try shortcutFunc(x)
+        return try conv2.accumulating(conv1(consume x), into: consume shortcut)
     }
 }

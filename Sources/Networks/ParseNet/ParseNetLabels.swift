@@ -1,13 +1,13 @@
 import Foundation
-import TensorCore
+package import TensorCore
 
 /// ParseNet's per-pixel face-part labels, which paste-back turns into its face mask.
 extension ParseNet {
     /// Per-pixel label = the first channel with the largest logit (`logits.argmax(dim=1)`), for a
     /// `(1, C, H, W)` tensor; row-major `H * W`.
-    package static func labels(fromLogits logits: Tensor) -> [Int32] {
+    package static func labels(fromLogits logits: Tensor) throws -> [Int32] {
         precondition(logits.rank == 4 && logits.shape[0] == 1, "labels expect (1, c, h, w) logits, got \(logits.shape)")
-        let x = logits.contiguous()
+        let x = try logits.contiguous()
         let (channels, plane) = (x.shape[1], x.shape[2] * x.shape[3])
         var labels = [Int32](repeating: 0, count: plane)
         labels.withUnsafeMutableBufferPointer { out in

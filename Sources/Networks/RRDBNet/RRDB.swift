@@ -1,4 +1,4 @@
-import TensorCore
+package import TensorCore
 
 /// Residual dense block (`ResidualDenseBlock` in sczhou/CodeFormer `basicsr/archs/rrdbnet_arch.py`):
 /// five 3x3 convolutions, each seeing the block input concatenated with every earlier output;
@@ -24,26 +24,29 @@ package struct ResidualDenseBlock {
         conv5 = try conv("conv5", 4, out: features)
     }
 
-    package func callAsFunction(_ x: Tensor) -> Tensor {
-        guard DenseFeatures.supports(x, growth: conv1.outChannels) else { return concatenating(x) }
+    package func callAsFunction(_ x: Tensor) throws -> Tensor {
+        guard DenseFeatures.supports(x, growth: conv1.outChannels) else { return try concatenating(x) }
         let lrelu = FusedActivation.leakyReLU(RRDBNet.negativeSlope)
-        let features = DenseFeatures(x, capacity: conv5.inChannels, bfloat16: conv1.algorithm == .bfloat16)
-        for conv in [conv1, conv2, conv3, conv4] { features.append(conv, activation: lrelu) }
+        let features = try DenseFeatures(x, capacity: conv5.inChannels, bfloat16: conv1.algorithm == .bfloat16)
+        for conv in [conv1, conv2, conv3, conv4] { try features.append(conv, activation: lrelu) }
         // `x5 * 0.2 + x`, rounded in the same two steps as PyTorch.
-        return features.convolve(conv5).scaledInPlace(by: RRDBNet.residualScale) + x
+        var x5 = try features.convolve(conv5)
+        try x5.scale(by: RRDBNet.residualScale)
+        return try x5 + x
     }
 
     /// The same with a concatenation per layer, for maps `DenseFeatures` cannot hold (several
     /// images, or channel counts that are not whole blocks, as in the tiny test checkpoints).
-    func concatenating(_ x: Tensor) -> Tensor {
+    func concatenating(_ x: Tensor) throws -> Tensor {
         let lrelu = FusedActivation.leakyReLU(RRDBNet.negativeSlope)
-        let x1 = conv1(x, activation: lrelu)
-        let x2 = conv2(Tensor.concatenateChannels([x, x1]), activation: lrelu)
-        let x3 = conv3(Tensor.concatenateChannels([x, x1, x2]), activation: lrelu)
-        let x4 = conv4(Tensor.concatenateChannels([x, x1, x2, x3]), activation: lrelu)
-        let x5 = conv5(Tensor.concatenateChannels([x, x1, x2, x3, x4]))
+        let x1 = try conv1(x, activation: lrelu)
+        let x2 = try conv2(Tensor.concatenateChannels([x, x1]), activation: lrelu)
+        let x3 = try conv3(Tensor.concatenateChannels([x, x1, x2]), activation: lrelu)
+        let x4 = try conv4(Tensor.concatenateChannels([x, x1, x2, x3]), activation: lrelu)
+        var x5 = try conv5(Tensor.concatenateChannels([x, x1, x2, x3, x4]))
         // `x5 * 0.2 + x`, rounded in the same two steps as PyTorch.
-        return x5.scaledInPlace(by: RRDBNet.residualScale) + x
+        try x5.scale(by: RRDBNet.residualScale)
+        return try x5 + x
     }
 }
 
@@ -60,7 +63,9 @@ package struct RRDB {
         rdb3 = try ResidualDenseBlock(p.scope("rdb3."), features: features, growChannels: growChannels, algorithm: algorithm)
     }
 
-    package func callAsFunction(_ x: Tensor) -> Tensor {
-        rdb3(rdb2(rdb1(x))).scaledInPlace(by: RRDBNet.residualScale) + x
+    package func callAsFunction(_ x: Tensor) throws -> Tensor {
+        var y = try rdb3(rdb2(rdb1(x)))
+        try y.scale(by: RRDBNet.residualScale)
+        return try y + x
     }
 }

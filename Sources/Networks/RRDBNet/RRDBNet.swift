@@ -1,4 +1,4 @@
-import TensorCore
+package import TensorCore
 
 /// Hyperparameters of an `RRDBNet`, all read from tensor shapes.
 package struct RRDBNetConfiguration: Hashable, Sendable {
@@ -100,15 +100,15 @@ package final class RRDBNet: @unchecked Sendable {
 
     /// `(1, C, H, W)` image in [0, 1] (RGB for the Real-ESRGAN models) -> the unclamped
     /// `(1, C_out, H*scale, W*scale)`, contiguous. For scale 2 (1) H and W must be even (multiples of 4).
-    package func callAsFunction(_ x: Tensor) -> Tensor {
+    package func callAsFunction(_ x: Tensor) throws -> Tensor {
         precondition(x.rank == 4 && x.shape[1] == configuration.inChannels, "RRDBNet expects (n, \(configuration.inChannels), h, w), got \(x.shape)")
         let factor = configuration.unshuffleFactor
-        let input = factor > 1 ? x.pixelUnshuffled(factor: factor) : x
-        let first = convFirst(input)
+        let input = factor > 1 ? try x.pixelUnshuffled(factor: factor) : x
+        let first = try convFirst(input)
         var trunk = first
-        for block in body { trunk = block(trunk) }
+        for block in body { trunk = try block(trunk) }
         // `feat + conv_body(body(feat))`: no 0.2 factor on this long skip.
-        return upsampled(convBody(trunk) + first)
+        return try upsampled(convBody(trunk) + first)
     }
 
     /// The tail at 2x and 4x the trunk's resolution, where a 400-pixel x4plus tile would need
@@ -116,7 +116,7 @@ package final class RRDBNet: @unchecked Sendable {
     /// context above and below, and keep only the band's own output rows. The tail's four 3x3
     /// convolutions see 1.25 trunk rows beyond a band, so 2 rows of halo make every kept row
     /// exactly what the whole map gives.
-    func upsampled(_ feat: Tensor, bandRows: Int? = nil) -> Tensor {
+    func upsampled(_ feat: Tensor, bandRows: Int? = nil) throws -> Tensor {
         let lrelu = FusedActivation.leakyReLU(Self.negativeSlope)
         let (height, width) = (feat.shape[2], feat.shape[3])
         // Rows of trunk output per band: a 4x-resolution activation of at most ~32 MB (the halo
@@ -126,13 +126,13 @@ package final class RRDBNet: @unchecked Sendable {
         for start in stride(from: 0, to: height, by: bandRows) {
             let end = min(height, start + bandRows)
             let (top, bottom) = (max(0, start - Self.bandHalo), min(height, end + Self.bandHalo))
-            let band = top == 0 && bottom == height ? feat : feat.rows(top..<bottom)
-            var x = convUp1(band.upsampledNearest(factor: 2), activation: lrelu)
-            x = convUp2(x.upsampledNearest(factor: 2), activation: lrelu)
-            let out = convLast(convHR(x, activation: lrelu))
-            outputs.append(top == start && bottom == end ? out : out.rows((start - top) * 4..<(end - top) * 4))
+            let band = top == 0 && bottom == height ? feat : try feat.rows(top..<bottom)
+            var x = try convUp1(band.upsampledNearest(factor: 2), activation: lrelu)
+            x = try convUp2(x.upsampledNearest(factor: 2), activation: lrelu)
+            let out = try convLast(convHR(x, activation: lrelu))
+            outputs.append(top == start && bottom == end ? out : try out.rows((start - top) * 4..<(end - top) * 4))
         }
-        return outputs.count == 1 ? outputs[0].contiguous() : Tensor.concatenateRows(outputs)
+        return outputs.count == 1 ? try outputs[0].contiguous() : try Tensor.concatenateRows(outputs)
     }
 
     static let bandHalo = 2

@@ -1,5 +1,5 @@
 import Foundation
-import TensorCore
+package import TensorCore
 
 /// RetinaFace's `FPN`: 1x1 conv+BN+act lateral outputs to `C` channels, then top-down: level 3
 /// resized (legacy nearest) to level 2 and added, `merge2`; that resized to level 1 and added,
@@ -21,12 +21,12 @@ struct RetinaFaceFPN {
         self.activation = activation
     }
 
-    func callAsFunction(_ features: [Tensor]) -> [Tensor] {
-        let o1 = outputs[0](features[0], activation: activation)
-        var o2 = outputs[1](features[1], activation: activation)
-        let o3 = outputs[2](features[2], activation: activation)
-        o2 = merge2(o2 + o3.resizedNearest(height: o2.shape[2], width: o2.shape[3]), activation: activation)
-        let m1 = merge1(o1 + o2.resizedNearest(height: o1.shape[2], width: o1.shape[3]), activation: activation)
+    func callAsFunction(_ features: [Tensor]) throws -> [Tensor] {
+        let o1 = try outputs[0](features[0], activation: activation)
+        var o2 = try outputs[1](features[1], activation: activation)
+        let o3 = try outputs[2](features[2], activation: activation)
+        o2 = try merge2(o2 + o3.resizedNearest(height: o2.shape[2], width: o2.shape[3]), activation: activation)
+        let m1 = try merge1(o1 + o2.resizedNearest(height: o1.shape[2], width: o1.shape[3]), activation: activation)
         return [m1, o2, o3]
     }
 }
@@ -54,12 +54,12 @@ struct RetinaFaceSSH {
         self.activation = activation
     }
 
-    func callAsFunction(_ x: Tensor) -> Tensor {
-        let a = conv3X3(x, activation: .relu)
-        let b1 = conv5X5_1(x, activation: activation)
-        let b = conv5X5_2(b1, activation: .relu)
-        let c = conv7x7_3(conv7X7_2(b1, activation: activation), activation: .relu)
-        return Tensor.concatenateChannels([a, b, c])
+    func callAsFunction(_ x: Tensor) throws -> Tensor {
+        let a = try conv3X3(x, activation: .relu)
+        let b1 = try conv5X5_1(x, activation: activation)
+        let b = try conv5X5_2(b1, activation: .relu)
+        let c = try conv7x7_3(conv7X7_2(b1, activation: activation), activation: .relu)
+        return try Tensor.concatenateChannels([a, b, c])
     }
 }
 
@@ -115,23 +115,23 @@ package final class RetinaFace: @unchecked Sendable {
                 weights += try head.tensor("weight", shape: [a * k, outChannels, 1, 1]).toArray()
                 biases += try head.tensor("bias", shape: [a * k]).toArray()
             }
-            return Conv2d(weight: Tensor(shape: [biases.count, outChannels, 1, 1], values: weights),
+            return try Conv2d(weight: Tensor(shape: [biases.count, outChannels, 1, 1], values: weights),
                           bias: Tensor(shape: [biases.count], values: biases), padding: 0, algorithm: algorithm)
         }
     }
 
     /// `(1, 3, H, W)` BGR minus (104, 117, 123) -> raw head outputs.
-    package func callAsFunction(_ input: Tensor) -> (loc: Tensor, confidenceLogits: Tensor, landmarks: Tensor) {
+    package func callAsFunction(_ input: Tensor) throws -> (loc: Tensor, confidenceLogits: Tensor, landmarks: Tensor) {
         precondition(input.rank == 4 && input.shape[0] == 1 && input.shape[1] == 3, "RetinaFace expects (1, 3, h, w), got \(input.shape)")
-        let features = resnet.map { $0(input) } ?? mobileNet!(input)
-        let pyramid = fpn(features)
-        let maps = (0..<3).map { heads[$0](ssh[$0](pyramid[$0])).contiguous() }
+        let features = try resnet.map { try $0(input) } ?? mobileNet!(input)
+        let pyramid = try fpn(features)
+        let maps = try (0..<3).map { try heads[$0](ssh[$0](pyramid[$0])).contiguous() }
         let a = Self.anchorsPerCell
         let cells = maps.map { $0.shape[2] * $0.shape[3] }
         let anchors = cells.reduce(0, +) * a
-        let loc = Tensor(uninitialized: [1, anchors, 4])
-        let conf = Tensor(uninitialized: [1, anchors, 2])
-        let landmarks = Tensor(uninitialized: [1, anchors, 10])
+        let loc = try Tensor(uninitialized: [1, anchors, 4])
+        let conf = try Tensor(uninitialized: [1, anchors, 2])
+        let landmarks = try Tensor(uninitialized: [1, anchors, 10])
         var cellOffset = 0
         for (level, map) in maps.enumerated() {
             let count = cells[level]
@@ -149,10 +149,10 @@ package final class RetinaFace: @unchecked Sendable {
     }
 
     /// Softmax over the last dimension (`F.softmax(conf, dim=-1)`), float32.
-    package static func softmax(_ logits: Tensor) -> Tensor {
-        let input = logits.contiguous()
+    package static func softmax(_ logits: Tensor) throws -> Tensor {
+        let input = try logits.contiguous()
         let k = input.shape.last!
-        let out = Tensor(uninitialized: input.shape)
+        let out = try Tensor(uninitialized: input.shape)
         for row in 0..<(input.elementCount / k) {
             let x = input.data + row * k, y = out.data + row * k
             var m = x[0]

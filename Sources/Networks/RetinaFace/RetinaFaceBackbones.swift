@@ -23,10 +23,10 @@ struct RetinaFaceBottleneck {
 
     var outChannels: Int { conv3.outChannels }
 
-    func callAsFunction(_ x: Tensor) -> Tensor {
-        let identity = downsample.map { $0(x) } ?? x
-        let out = conv3(conv2(conv1(x, activation: .relu), activation: .relu), residual: identity)
-        out.applyInPlace(.relu)
+    func callAsFunction(_ x: Tensor) throws -> Tensor {
+        let identity = try downsample.map { try $0(x) } ?? x
+        var out = try conv3(conv2(conv1(x, activation: .relu), activation: .relu), residual: identity)
+        try out.apply(.relu)
         return out
     }
 }
@@ -62,11 +62,11 @@ struct RetinaFaceResNet {
 
     var outChannels: [Int] { layers[1...3].map { $0.last!.outChannels } }
 
-    func callAsFunction(_ x: Tensor) -> [Tensor] {
-        var h = stem(x, activation: .relu).maxPooled(kernel: 3, stride: 2, padding: 1)
+    func callAsFunction(_ x: Tensor) throws -> [Tensor] {
+        var h = try stem(x, activation: .relu).maxPooled(kernel: 3, stride: 2, padding: 1)
         var features: [Tensor] = []
         for (i, layer) in layers.enumerated() {
-            for block in layer { h = block(h) }
+            for block in layer { h = try block(h) }
             if i >= 1 { features.append(h) }
         }
         return features
@@ -112,11 +112,11 @@ struct RetinaFaceMobileNet {
 
     var outChannels: [Int] { stages.map { $0.last!.outChannels } }
 
-    func callAsFunction(_ x: Tensor) -> [Tensor] {
+    func callAsFunction(_ x: Tensor) throws -> [Tensor] {
         var h = x
         var features: [Tensor] = []
         for stage in stages {
-            for conv in stage { h = conv(h, activation: Self.activation) }
+            for conv in stage { h = try conv(h, activation: Self.activation) }
             features.append(h)
         }
         return features

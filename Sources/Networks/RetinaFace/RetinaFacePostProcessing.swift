@@ -1,5 +1,5 @@
 import Foundation
-import TensorCore
+package import TensorCore
 
 /// RetinaFace's detection post-processing as in `RetinaFace.detect_faces` (origin size, resize 1):
 /// prior boxes, decode (variances 0.1 / 0.2), strict `score > threshold`, sort by score, NMS
@@ -53,13 +53,13 @@ package struct RetinaFacePostProcessing: Sendable {
     /// - Parameters:
     ///   - loc: `(1, N, 4)` raw box offsets; `confidenceLogits`: `(1, N, 2)`; `landmarks`: `(1, N, 10)`.
     ///   - height, width: the network input's size.
-    package func detections(loc: Tensor, confidenceLogits: Tensor, landmarks: Tensor, height: Int, width: Int) -> [[Float]] {
+    package func detections(loc: Tensor, confidenceLogits: Tensor, landmarks: Tensor, height: Int, width: Int) throws -> [[Float]] {
         let n = Self.anchorCount(height: height, width: width)
         precondition(loc.shape == [1, n, 4] && confidenceLogits.shape == [1, n, 2] && landmarks.shape == [1, n, 10],
                      "RetinaFace outputs \(loc.shape) \(confidenceLogits.shape) \(landmarks.shape) for \(n) anchors")
         let priors = Self.priors(height: height, width: width)
-        let scores = RetinaFace.softmax(confidenceLogits).toArray()
-        let l = loc.contiguous(), e = landmarks.contiguous()
+        let scores = try RetinaFace.softmax(confidenceLogits).toArray()
+        let l = try loc.contiguous(), e = try landmarks.contiguous()
         let (fw, fh) = (Float(width), Float(height))
         let (v0, v1) = variances
 

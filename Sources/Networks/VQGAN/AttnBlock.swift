@@ -1,4 +1,4 @@
-import TensorCore
+package import TensorCore
 
 /// VQGAN single-head spatial self-attention (`AttnBlock` in `vqgan_arch.py`): 1x1-conv q, k, v over a
 /// group-normalised map, softmax over keys scaled by `C^-1/2`, 1x1 `proj_out`, plus the input.
@@ -16,7 +16,7 @@ package struct AttnBlock {
         norm = try p.groupNorm("norm", channels: channels, epsilon: ResBlock.groupNormEpsilon)
         func pointwise(_ name: String) throws -> Linear {
             let weight = try p.tensor(name + ".weight", shape: [channels, channels, 1, 1])
-            return Linear(weight: weight.contiguous().reshaped([channels, channels]),
+            return try Linear(weight: weight.contiguous().reshaped([channels, channels]),
                           bias: try p.tensor(name + ".bias", shape: [channels]))
         }
         q = try pointwise("q")
@@ -25,20 +25,20 @@ package struct AttnBlock {
         projOut = try pointwise("proj_out")
     }
 
-    package func callAsFunction(_ x: Tensor) -> Tensor {
+    package func callAsFunction(_ x: Tensor) throws -> Tensor {
         let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         precondition(n == 1, "AttnBlock runs on batch 1")
         let positions = h * w
         // Work position-major: rows are positions, so 1x1 convs are Linear layers.
-        let hidden = norm(x).contiguous().reshaped([c, positions]).transposed2D()  // (HW, C)
-        let query = q(hidden), key = k(hidden), value = v(hidden)
-        let scores = Tensor(zeros: [positions, positions])
-        Matmul.gemm(query.data, key.data, transposeB: true, scores.data,
+        let hidden = try norm(x).contiguous().reshaped([c, positions]).transposed2D()  // (HW, C)
+        let query = try q(hidden), key = try k(hidden), value = try v(hidden)
+        var scores = try Tensor(zeros: [positions, positions])
+        try Matmul.gemm(query.data, key.data, transposeB: true, scores.data,
                     m: positions, n: positions, k: c, alpha: 1 / Float(c).squareRoot())
-        scores.softmaxLastDimensionInPlace()
-        let attended = Tensor(zeros: [positions, c])
-        Matmul.gemm(scores.data, value.data, attended.data, m: positions, n: c, k: positions)
-        let projected = projOut(attended).transposed2D().reshaped([1, c, h, w])
-        return x + projected
+        try scores.applySoftmaxLastDimension()
+        let attended = try Tensor(zeros: [positions, c])
+        try Matmul.gemm(scores.data, value.data, attended.data, m: positions, n: c, k: positions)
+        let projected = try projOut(attended).transposed2D().reshaped([1, c, h, w])
+        return try x + projected
     }
 }

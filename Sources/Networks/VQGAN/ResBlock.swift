@@ -1,4 +1,4 @@
-import TensorCore
+package import TensorCore
 
 /// VQGAN residual block (`ResBlock` in sczhou/CodeFormer `basicsr/archs/vqgan_arch.py`):
 /// `conv2(swish(norm2(conv1(swish(norm1(x)))))) + skip(x)`, the skip a 1x1 conv only when the
@@ -36,22 +36,18 @@ package struct ResBlock {
     /// the input when the caller hands over its only handle and the skip is projected (the largest
     /// map of CodeFormer's last level: 128 MB). A projected skip is a new map of our own too: the
     /// sum goes straight into it.
-    package func callAsFunction(_ x: consuming Tensor) -> Tensor {
-        let h: Tensor
-        let skip: Tensor
+    package func callAsFunction(_ x: consuming Tensor) throws -> Tensor {
+        var h: Tensor
         if let convOut {
-            skip = convOut(x)
-            if x.isUniquelyReferenced() {
-                norm1.applyInPlace(to: x, activation: .swish)
-                h = conv1(consume x)
-            } else {
-                h = conv1(norm1(x, activation: .swish))
-            }
-        } else {
-            h = conv1(norm1(x, activation: .swish))
-            skip = x
+            let skip = try convOut(x)
+            // Normalised in place when the caller handed over its only handle, else into a new map.
+            try norm1.normalize(&x, activation: .swish)
+            h = try conv1(consume x)
+            try norm2.normalize(&h, activation: .swish)
+            return try conv2.accumulating(h, into: consume skip)
         }
-        norm2.applyInPlace(to: h, activation: .swish)
-        return convOut == nil ? conv2(h, residual: skip) : conv2.accumulating(h, into: skip)
+        h = try conv1(norm1(x, activation: .swish))
+        try norm2.normalize(&h, activation: .swish)
+        return try conv2(h, residual: x)
     }
 }

@@ -1,4 +1,4 @@
-import TensorCore
+package import TensorCore
 
 /// VQGAN `Downsample`: zero-pad one pixel on the right and bottom only, then a 3x3 stride-2 conv.
 package struct Downsample {
@@ -8,7 +8,7 @@ package struct Downsample {
         conv = try p.conv("conv", kernel: 3, stride: 2, padding: ConvPadding(top: 0, left: 0, bottom: 1, right: 1), algorithm: algorithm)
     }
 
-    package func callAsFunction(_ x: Tensor) -> Tensor { conv(x) }
+    package func callAsFunction(_ x: Tensor) throws -> Tensor { try conv(x) }
 }
 
 /// VQGAN `Upsample`: nearest-neighbour x2, then a 3x3 conv.
@@ -20,9 +20,9 @@ package struct Upsample {
     }
 
     /// A caller handing over its only handle to `x` frees it before the convolution's output is made.
-    package func callAsFunction(_ x: consuming Tensor) -> Tensor {
-        let upsampled = x.upsampledNearest(factor: 2)
+    package func callAsFunction(_ x: consuming Tensor) throws -> Tensor {
+        let upsampled = try x.upsampledNearest(factor: 2)
         _ = consume x
-        return conv(upsampled)
+        return try conv(upsampled)
     }
 }

@@ -1,4 +1,4 @@
-import TensorCore
+package import TensorCore
 
 /// One entry of the VQGAN encoder's or generator's `blocks` ModuleList.
 package enum VQGANBlock {
@@ -11,14 +11,14 @@ package enum VQGANBlock {
 
     /// Hand over the only handle to `x` (`block(consume x)`) to let residual and upsampling blocks
     /// free or overwrite it early.
-    package func callAsFunction(_ x: consuming Tensor) -> Tensor {
+    package func callAsFunction(_ x: consuming Tensor) throws -> Tensor {
         switch self {
-        case .conv(let conv): conv(x)
-        case .res(let block): block(consume x)
-        case .attn(let block): block(x)
-        case .down(let block): block(x)
-        case .up(let block): block(consume x)
-        case .norm(let norm): norm(x)  // the tail norm: no swish before the last conv
+        case .conv(let conv): try conv(x)
+        case .res(let block): try block(consume x)
+        case .attn(let block): try block(x)
+        case .down(let block): try block(x)
+        case .up(let block): try block(consume x)
+        case .norm(let norm): try norm(x)  // the tail norm: no swish before the last conv
         }
     }
 

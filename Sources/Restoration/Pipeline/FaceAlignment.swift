@@ -1,4 +1,4 @@
-import Imaging
+package import Imaging
 
 /// `FaceRestoreHelper.align_warp_face`: the similarity that puts a face's five landmarks on the FFHQ
 /// template, and the 512x512 crop it cuts (sczhou/CodeFormer `facelib/utils/face_restoration_helper.py`).

@@ -1,7 +1,7 @@
 import Foundation
-import Imaging
-import Networks
-import TensorCore
+package import Imaging
+package import Networks
+package import TensorCore
 
 /// One face as the official helper keeps it, in `input_img` pixels.
 package struct DetectedFace: Sendable, Equatable {
@@ -53,10 +53,10 @@ package struct FaceDetector: Sendable {
     }
 
     /// `float32(BGR) - (104, 117, 123)`, NCHW.
-    package static func networkInput(_ bgr: Image) -> Tensor {
+    package static func networkInput(_ bgr: Image) throws -> Tensor {
         precondition(bgr.channels == 3 && bgr.bitDepth == 8, "the detector takes 8-bit BGR")
         let plane = bgr.pixelCount
-        let out = Tensor(uninitialized: [1, 3, bgr.height, bgr.width])
+        let out = try Tensor(uninitialized: [1, 3, bgr.height, bgr.width])
         bgr.pixels8.withUnsafeBufferPointer { p in
             for c in 0..<3 {
                 let dst = out.data + c * plane, m = mean[c]
@@ -67,10 +67,10 @@ package struct FaceDetector: Sendable {
     }
 
     /// Faces in `inputImage` (the helper's `input_img`: 8-bit BGR), in the detector's score order.
-    package func detect(in inputImage: Image, onlyCenterFace: Bool = false) -> [DetectedFace] {
+    package func detect(in inputImage: Image, onlyCenterFace: Bool = false) throws -> [DetectedFace] {
         let (image, scale) = detectorImage(inputImage)
-        let out = network(Self.networkInput(image))
-        let rows = postProcessing.detections(loc: out.loc, confidenceLogits: out.confidenceLogits, landmarks: out.landmarks,
+        let out = try network(Self.networkInput(image))
+        let rows = try postProcessing.detections(loc: out.loc, confidenceLogits: out.confidenceLogits, landmarks: out.landmarks,
                                              height: image.height, width: image.width)
         var faces = faces(fromDetectorRows: rows, scale: scale)
         if onlyCenterFace, let center = Self.centerFaceIndex(faces, width: inputImage.width, height: inputImage.height) {

@@ -1,6 +1,6 @@
-import Foundation
-import ModelCatalog
-import Networks
+package import Foundation
+package import ModelCatalog
+package import Networks
 import TensorCore
 
 /// The networks a restoration can use, loaded once. Any of them may be missing: a request that
@@ -30,11 +30,11 @@ package final class FaceRestorationModels: @unchecked Sendable {
     /// Runs CodeFormer and ParseNet once on a blank 512x512 face, so that the first request does not
     /// pay for building their oneDNN primitives and reordering their weights (about a second on two
     /// cores). RetinaFace and Real-ESRGAN see shapes that depend on the photo: left to the requests.
-    package func warmUp() {
+    package func warmUp() throws {
         let side = CodeFormerConfiguration.imageSize
-        let face = Tensor(zeros: [1, 3, side, side])
-        if let codeformer { _ = codeformer(face, w: 0.5) }
-        if let parser { _ = parser(face) }
+        let face = try Tensor(zeros: [1, 3, side, side])
+        if let codeformer { _ = try codeformer(face, w: 0.5) }
+        if let parser { _ = try parser(face) }
     }
 
     /// Which RetinaFace file to use: the demo's ResNet-50, the small MobileNet-0.25, or whichever is

@@ -1,6 +1,6 @@
 import Foundation
-import Imaging
-import ModelCatalog
+package import Imaging
+package import ModelCatalog
 import Networks
 import TensorCore
 
@@ -92,7 +92,7 @@ package final class FaceRestorationPipeline: @unchecked Sendable {
         guard let codeformer = models.codeformer else { throw missing(.codeformer) }
         if applied.hasAligned {
             try monitor.enter(.restore, face: 1, of: 1, done: 0)
-            let result = AlignedFaceRestorer(codeformer: codeformer).restore(image, fidelity: applied.fidelity)
+            let result = try AlignedFaceRestorer(codeformer: codeformer).restore(image, fidelity: applied.fidelity)
             let crop = image.splitAlpha().color.openCVColor().resized(width: 512, height: 512).swappingRedBlue()
             return RestorationResult(image: result.image, facesFound: 1, facesRestored: 1, applied: applied,
                                      faces: [RestoredFace(crop: crop, restored: result.image.droppingAlpha())],
@@ -104,8 +104,8 @@ package final class FaceRestorationPipeline: @unchecked Sendable {
         var timings = StageTimings()
         try monitor.enter(.detect, done: 0)
         let photo = timings.measure("read") { InputPhoto(image) }
-        let detected = timings.measure("detect") {
-            FaceDetector(network: network).detect(in: photo.bgr, onlyCenterFace: applied.onlyCenterFace)
+        let detected = try timings.measure("detect") {
+            try FaceDetector(network: network).detect(in: photo.bgr, onlyCenterFace: applied.onlyCenterFace)
         }
         let chosen = Self.largest(detected, count: applied.maxFaces)
         let upsampleMegapixels = applied.backgroundEnhance && models.upsampler != nil ? Double(image.pixelCount) / 1e6 : nil
@@ -120,10 +120,10 @@ package final class FaceRestorationPipeline: @unchecked Sendable {
                 guard let affine = FaceAlignment.affine(landmarks: face.landmarks) else { return nil }
                 return (affine, FaceAlignment.crop(photo.bgr, affine: affine))
             }) else { continue }  // degenerate landmarks: counted as found, not restored
-            let restored = timings.measure("restore") {
-                let output = codeformer(FaceTensor.tensor(fromBGR: crop.pixels8, width: crop.width, height: crop.height),
-                                        w: applied.fidelity, adain: true)
-                return Image(width: crop.width, height: crop.height, channels: 3, pixels8: FaceTensor.bgr(from: output.image))
+            let restored = try timings.measure("restore") {
+                let output = try codeformer(FaceTensor.tensor(fromBGR: crop.pixels8, width: crop.width, height: crop.height),
+                                            w: applied.fidelity, adain: true)
+                return Image(width: crop.width, height: crop.height, channels: 3, pixels8: try FaceTensor.bgr(from: output.image))
             }
             faces.append(AlignedFace(affine: affine, crop: crop, restored: restored))
         }
@@ -145,7 +145,7 @@ package final class FaceRestorationPipeline: @unchecked Sendable {
         if applied.useParse, let parser = models.parser {
             paste.faceMask = { bgr in
                 monitor.note(.parse)
-                return parseSeconds.measure { ParseMask.faceMask(parser: parser, bgr: bgr, width: 512, height: 512) }
+                return try parseSeconds.measure { try ParseMask.faceMask(parser: parser, bgr: bgr, width: 512, height: 512) }
             }
         }
         let faceUpsampleSeconds = SecondsCounter()

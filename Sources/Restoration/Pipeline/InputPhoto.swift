@@ -1,4 +1,4 @@
-import Imaging
+package import Imaging
 
 /// A decoded photo prepared the way the official demo reads it (`cv2.imread(IMREAD_COLOR)` then
 /// `FaceRestoreHelper.read_image`): 8-bit BGR (16-bit truncated to the high byte, grey replicated,

@@ -1,6 +1,6 @@
 import Imaging
-import Networks
-import TensorCore
+package import Networks
+package import TensorCore
 
 /// The soft face mask paste-back derives from ParseNet (`paste_faces_to_input_image` with
 /// `use_parse=True` in sczhou/CodeFormer `facelib/utils/face_restoration_helper.py`).
@@ -34,10 +34,10 @@ package enum ParseMask {
 
     /// ParseNet's input for a restored face: `cv2.resize(face, (512, 512))`, `/255` in Float32, BGR ->
     /// RGB, `(x - 0.5) / 0.5`. `bgr` is interleaved 3-channel, 8-bit values or Float64 (grey faces).
-    package static func networkInput(bgr: [Double], width: Int, height: Int) -> Tensor {
+    package static func networkInput(bgr: [Double], width: Int, height: Int) throws -> Tensor {
         precondition(width == 512 && height == 512, "paste-back parses 512x512 faces (got \(width)x\(height))")
         let plane = width * height
-        let out = Tensor(uninitialized: [1, 3, height, width])
+        let out = try Tensor(uninitialized: [1, 3, height, width])
         for i in 0..<plane {
             for c in 0..<3 {
                 // astype('float32') / 255. : Float32 division; then normalize in Float32.
@@ -49,8 +49,8 @@ package enum ParseMask {
     }
 
     /// The whole chain for one restored face: ParseNet, first-maximum labels, `faceMask`.
-    package static func faceMask(parser: ParseNet, bgr: [Double], width: Int, height: Int) -> [Double] {
-        let (logits, _) = parser(networkInput(bgr: bgr, width: width, height: height))
-        return faceMask(labels: ParseNet.labels(fromLogits: logits), height: height, width: width)
+    package static func faceMask(parser: ParseNet, bgr: [Double], width: Int, height: Int) throws -> [Double] {
+        let (logits, _) = try parser(networkInput(bgr: bgr, width: width, height: height))
+        return faceMask(labels: try ParseNet.labels(fromLogits: logits), height: height, width: width)
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import Imaging
-import Networks
+package import Imaging
+package import Networks
 import TensorCore
 
 /// `FaceRestoreHelper.paste_faces_to_input_image` (sczhou/CodeFormer
@@ -57,7 +57,7 @@ package struct PasteBack {
     package var faceSize = 512
     /// The face mask of a restored 512x512 face (interleaved BGR values) in [0, 1], Float64, 512x512:
     /// ParseNet's (`use_parse`) via `ParseMask`; nil pastes with the square soft mask only.
-    package var faceMask: (([Double]) -> [Double])?
+    package var faceMask: (([Double]) throws -> [Double])?
     /// Upsamples a restored 8-bit BGR face by `upscale` (the demo's `face_upsampler`: Real-ESRGAN).
     package var faceUpsampler: ((Image) throws -> Image)?
     package var drawBox = false
@@ -66,7 +66,7 @@ package struct PasteBack {
 
     package init(upscale: Int, parser: ParseNet?, faceUpsampler: ((Image) throws -> Image)? = nil, drawBox: Bool = false) {
         self.upscale = upscale
-        self.faceMask = parser.map { parser in { ParseMask.faceMask(parser: parser, bgr: $0, width: 512, height: 512) } }
+        self.faceMask = parser.map { parser in { try ParseMask.faceMask(parser: parser, bgr: $0, width: 512, height: 512) } }
         self.faceUpsampler = faceUpsampler
         self.drawBox = drawBox
     }
@@ -178,7 +178,7 @@ package struct PasteBack {
         let edge = Int(Float(area).squareRoot()) / 20
         let center = PlaneFilters.eroded(erosion, width: r.width, height: r.height, size: 2 * edge)
         let soft = PlaneFilters.gaussianBlurred(center, width: r.width, height: r.height, size: 2 * edge + 1, sigma: 0)
-        let parse = faceMask.map { faceMask in warpPlane(parseMask(restored, size: size, faceMask: faceMask)) }
+        let parse = try faceMask.map { faceMask in warpPlane(try parseMask(restored, size: size, faceMask: faceMask)) }
         return Layers(region: r, warped: warped, erosion: erosion, soft: soft, parse: parse, border: border)
     }
 
@@ -245,12 +245,12 @@ package struct PasteBack {
     /// ParseNet on the restored face (resized to 512 if upsampled), the Float64 face mask resized to
     /// the face size (INTER_LINEAR); the caller warps it back (`flags=3`, which `warpAffine` runs as
     /// bilinear).
-    private func parseMask(_ face: FacePixels, size: Int, faceMask: ([Double]) -> [Double]) -> [Double] {
+    private func parseMask(_ face: FacePixels, size: Int, faceMask: ([Double]) throws -> [Double]) throws -> [Double] {
         var bgr = face.doubles
         if face.size != 512 {
             bgr = face.image.resized(width: 512, height: 512, interpolation: .linear).pixels8.map(Double.init)
         }
-        var mask = faceMask(bgr)
+        var mask = try faceMask(bgr)
         if size != 512 {
             mask = Resize.resize(mask.map(Float.init), width: 512, height: 512, channels: 1, toWidth: size, toHeight: size,
                                  interpolation: .linear).map(Double.init)

@@ -1,4 +1,4 @@
-import TensorCore
+package import TensorCore
 
 /// The `--precision` setting (`FACERESTORE_PRECISION`): which arithmetic each network runs in.
 ///

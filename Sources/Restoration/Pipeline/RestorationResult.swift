@@ -1,4 +1,4 @@
-import Imaging
+package import Imaging
 
 /// A restored photo and what was done to it.
 package struct RestorationResult: Sendable {

@@ -2,10 +2,11 @@ import Foundation
 import Hummingbird
 import JobDatabase
 import NIOCore
-import Logging
-import Restoration
+package import Logging
+package import Restoration
 import ServiceLifecycle
 import UnixSignals
+import TensorCore
 
 /// `facerestore worker`: a process that runs a cluster's restorations and serves no HTTP. It
 /// migrates the schema when the database is first reachable, warms the networks up, then takes jobs
@@ -27,7 +28,12 @@ package enum WorkerProcess {
         defer { executor.shutdown() }
         let restorer = PipelineRestorer(models: models)
         let start = ContinuousClock.now
-        try await executor.run { restorer.warmUp() }
+        do {
+            try await executor.run { try restorer.warmUp() }
+        } catch let error as ComputeError {
+            // The first job builds the kernels instead.
+            logger.warning("warm-up failed; the first job builds the kernels", metadata: ["error": "\(error)"])
+        }
         onReady(ContinuousClock.now - start)
         let metrics = ServiceMetrics()
         let worker = ClusterWorker(database: database, notifications: notifications, restorer: restorer, executor: executor,

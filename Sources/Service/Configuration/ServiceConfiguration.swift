@@ -1,7 +1,7 @@
 import Foundation
-import JobDatabase
-import Restoration
-import ModelCatalog
+package import JobDatabase
+package import Restoration
+package import ModelCatalog
 
 /// Everything `facerestore serve` can be told, resolved and checked: flags over `FACERESTORE_*`
 /// variables over defaults (`ServiceSetting` lists them).

@@ -5,6 +5,7 @@ import JobDatabase
 import Logging
 import NIOCore
 import NIOHTTP1
+import TensorCore
 
 /// Turns every error into the contract's error JSON with its status. Errors the service names
 /// itself keep their message; Hummingbird's (unknown route, wrong method) get theirs; anything else
@@ -58,6 +59,9 @@ struct ErrorResponseMiddleware<Context: RequestContext>: RouterMiddleware {
             return .shuttingDown
         case is DatabaseError:
             return .databaseUnavailable(retryAfterSeconds: 5)
+        case let error as ComputeError where error.isResourceExhaustion:
+            // Any other ComputeError (a layer oneDNN cannot build) is a 500 with its details in the log.
+            return .outOfMemory(retryAfterSeconds: ServiceError.outOfMemoryRetrySeconds)
         case let error as HTTPParserError:
             return .malformedRequest("the request body is not valid HTTP framing (\(error))")
         case is ChannelError, is IOError:

@@ -1,5 +1,5 @@
-import HTTPTypes
-import Hummingbird
+package import HTTPTypes
+package import Hummingbird
 
 /// Every failure a client can see, with what it needs to act on; the cases map one-to-one onto the
 /// contract's status table (`../shared/API.md`). Messages name the offending field or image and the
@@ -50,6 +50,10 @@ package enum ServiceError: Error, Equatable, Sendable {
     case stoppedByShutdown
     /// The cluster's job database (`--store`) did not answer; nothing was queued or changed.
     case databaseUnavailable(retryAfterSeconds: Int)
+    /// The server ran out of memory computing this restoration (`ComputeError.outOfMemory`): the
+    /// request is valid and the server keeps running, so it is a 503 the client may retry, like
+    /// being at capacity (with `Retry-After`); a smaller image or upscale needs less.
+    case outOfMemory(retryAfterSeconds: Int)
     // Errors of a cluster's jobs, recorded by the worker that ran them
     /// An error a worker recorded for a job (one of the cases here, made on that worker), relayed as it was.
     case relayed(statusCode: Int, message: String)
@@ -67,6 +71,10 @@ package enum ServiceError: Error, Equatable, Sendable {
     /// The command that installs missing model files; part of every 503 for a missing model.
     package static let installCommand = "facerestore models download"
 
+    /// `Retry-After` for `outOfMemory`: long enough for the request that held the memory (another
+    /// process's, or a batch of this one's) to have finished.
+    package static let outOfMemoryRetrySeconds = 10
+
     package var status: HTTPResponse.Status {
         switch self {
         case .noImage, .invalidImage, .invalidParameter, .malformedJSON, .malformedMultipart, .invalidBase64, .malformedRequest: .badRequest
@@ -79,7 +87,8 @@ package enum ServiceError: Error, Equatable, Sendable {
         case .httpVersionNotSupported: HTTPResponse.Status(code: 505, reasonPhrase: "HTTP Version Not Supported")
         case .bodyTooLarge, .imageTooLarge, .tooManyPixels, .workTooLarge, .batchTooLarge: .contentTooLarge
         case .unsupportedContentType: .unsupportedMediaType
-        case .modelMissing, .modelUnusable, .atCapacity, .uploadsAtCapacity, .shuttingDown, .stoppedByShutdown, .databaseUnavailable:
+        case .modelMissing, .modelUnusable, .atCapacity, .uploadsAtCapacity, .shuttingDown, .stoppedByShutdown, .databaseUnavailable,
+             .outOfMemory:
             .serviceUnavailable
         case .relayed(let code, _): HTTPResponse.Status(code: code)
         case .workersLost: .internalServerError
@@ -147,6 +156,8 @@ package enum ServiceError: Error, Equatable, Sendable {
             "the service is shutting down and stopped this restoration before it finished; retry on another replica or after it restarts"
         case .databaseUnavailable(let seconds):
             "the service's job database is not reachable; nothing was queued or changed; retry in \(seconds) s"
+        case .outOfMemory(let seconds):
+            "the server ran out of memory restoring this image and stopped it; nothing was kept; retry in \(seconds) s, or send a smaller image or ask for a smaller upscale"
         case .relayed(_, let message):
             message
         case .workersLost(let attempts):
@@ -167,7 +178,7 @@ package enum ServiceError: Error, Equatable, Sendable {
         switch self {
         case .atCapacity(let seconds), .uploadsAtCapacity(let seconds): [.retryAfter: String(seconds)]
         case .shuttingDown, .stoppedByShutdown: [.retryAfter: String(5)]
-        case .databaseUnavailable(let seconds): [.retryAfter: String(seconds)]
+        case .databaseUnavailable(let seconds), .outOfMemory(let seconds): [.retryAfter: String(seconds)]
         case .methodNotAllowed(_, _, let allowed): [.allow: allowed.joined(separator: ", ")]
         default: [:]
         }

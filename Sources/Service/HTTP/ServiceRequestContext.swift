@@ -1,5 +1,5 @@
-import Hummingbird
-import NIOCore
+package import Hummingbird
+package import NIOCore
 
 /// The context of every request: Hummingbird's core plus the peer's address, which names a
 /// client for the queue's waitlist (`AdmissionWaitlist`), and what the request's telemetry needs.

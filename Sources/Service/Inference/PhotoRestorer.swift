@@ -11,11 +11,11 @@ protocol PhotoRestorer: Sendable {
     /// it (`RestorationError.stopped`).
     func restore(_ image: Image, options: RestorationOptions, monitor: RestorationMonitor) throws -> RestorationResult
     /// Prepares for the first request (on the inference thread); nothing by default.
-    func warmUp()
+    func warmUp() throws
 }
 
 extension PhotoRestorer {
-    func warmUp() {}
+    func warmUp() throws {}
 }
 
 /// The real back end: the whole-photo pipeline over the models loaded at start-up.
@@ -33,8 +33,8 @@ struct PipelineRestorer: PhotoRestorer {
         try pipeline.restore(image, options: options, monitor: monitor)
     }
 
-    func warmUp() {
-        pipeline.models.warmUp()
+    func warmUp() throws {
+        try pipeline.models.warmUp()
     }
 }
 

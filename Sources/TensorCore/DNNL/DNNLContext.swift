@@ -1,25 +1,6 @@
 import CDNNL
 import Foundation
 
-/// Errors from the kernel libraries. They indicate a configuration oneDNN cannot run, so they
-/// carry the operation and oneDNN's status for the bug report.
-package enum KernelError: Error, CustomStringConvertible {
-    case dnnl(operation: String, status: Int)
-    case referenceFallback(operation: String, implementation: String)
-    case unexpectedImplementation(operation: String, implementation: String)
-
-    package var description: String {
-        switch self {
-        case .dnnl(let operation, let status):
-            "oneDNN failed in \(operation) (status \(status))"
-        case .referenceFallback(let operation, let implementation):
-            "oneDNN has no optimised kernel for \(operation) (it chose '\(implementation)'), which would run ~100x slower"
-        case .unexpectedImplementation(let operation, let implementation):
-            "oneDNN chose '\(implementation)' for \(operation), which does not sum in the order requested"
-        }
-    }
-}
-
 /// The process-wide oneDNN CPU engine and stream. Networks run one at a time on a dedicated
 /// executor, so a single in-order stream serves every primitive.
 enum DNNL {
@@ -35,35 +16,47 @@ enum DNNL {
         return stream!
     }()
 
-    static func check(_ status: dnnl_status_t, _ operation: @autoclosure () -> String) throws {
+    /// Throws `ComputeError` for a failed call: `shape` is the input the operation was for,
+    /// `executing` tells a primitive that failed when run from one that could not be made.
+    static func check(_ status: dnnl_status_t, _ operation: @autoclosure () -> String, shape: [Int] = [], executing: Bool = false) throws {
         if status != dnnl_success {
-            throw KernelError.dnnl(operation: operation(), status: Int(status.rawValue))
+            throw ComputeError.dnnl(status, operation: operation(), shape: shape, executing: executing)
         }
     }
 
-    /// A float32 memory descriptor for `dims` in a named format (`dnnl_format_tag_any` lets a primitive choose).
-    static func descriptor(_ dims: [Int], _ tag: dnnl_format_tag_t, _ dataType: dnnl_data_type_t = dnnl_f32) -> dnnl_memory_desc_t {
+    /// A float32 memory descriptor for `dims` in a named format (`dnnl_format_tag_any` lets a
+    /// primitive choose); throws for dimensions oneDNN refuses (negative, or too many elements).
+    static func descriptor(_ dims: [Int], _ tag: dnnl_format_tag_t, _ dataType: dnnl_data_type_t = dnnl_f32) throws -> dnnl_memory_desc_t {
         var md = dnnl_memory_desc_t()
         var d = dims.map { dnnl_dim_t($0) }
-        let status = dnnl_memory_desc_init_by_tag(&md, Int32(dims.count), &d, dataType, tag)
-        precondition(status == dnnl_success, "memory descriptor for \(dims)")
+        try check(dnnl_memory_desc_init_by_tag(&md, Int32(dims.count), &d, dataType, tag), "memory descriptor", shape: dims)
+        return md
+    }
+
+    /// The descriptor of weights or a bias, whose shapes come from a loaded tensor and are valid by
+    /// construction.
+    static func parameterDescriptor(_ dims: [Int], _ tag: dnnl_format_tag_t) -> dnnl_memory_desc_t {
+        var md = dnnl_memory_desc_t()
+        var d = dims.map { dnnl_dim_t($0) }
+        let status = dnnl_memory_desc_init_by_tag(&md, Int32(dims.count), &d, dnnl_f32, tag)
+        precondition(status == dnnl_success, "memory descriptor for parameters \(dims)")
         return md
     }
 
     /// The descriptor matching a tensor's shape and layout.
-    static func descriptor(for tensor: Tensor) -> dnnl_memory_desc_t {
-        descriptor(shape: tensor.shape, layout: tensor.layout)
+    static func descriptor(for tensor: Tensor) throws -> dnnl_memory_desc_t {
+        try descriptor(shape: tensor.shape, layout: tensor.layout)
     }
 
-    static func descriptor(shape: [Int], layout: TensorLayout, dataType: dnnl_data_type_t = dnnl_f32) -> dnnl_memory_desc_t {
+    static func descriptor(shape: [Int], layout: TensorLayout, dataType: dnnl_data_type_t = dnnl_f32) throws -> dnnl_memory_desc_t {
         switch layout {
         case .contiguous:
             let tags: [Int: dnnl_format_tag_t] = [1: dnnl_a, 2: dnnl_ab, 3: dnnl_abc, 4: dnnl_abcd, 5: dnnl_abcde]
-            return descriptor(shape, tags[shape.count]!, dataType)
+            return try descriptor(shape, tags[shape.count]!, dataType)
         case .channelBlocked(16):
-            return descriptor(shape, dnnl_nChw16c, dataType)
+            return try descriptor(shape, dnnl_nChw16c, dataType)
         case .channelBlocked(8):
-            return descriptor(shape, dnnl_nChw8c, dataType)
+            return try descriptor(shape, dnnl_nChw8c, dataType)
         case .channelBlocked(let b):
             preconditionFailure("unsupported channel block \(b)")
         }
@@ -78,7 +71,7 @@ enum DNNL {
         var candidates: [TensorLayout] = [.contiguous]
         if shape.count == 4 { candidates += [.channelBlocked(16), .channelBlocked(8)] }
         for layout in candidates {
-            var expected = descriptor(shape: shape, layout: layout)
+            guard var expected = try? descriptor(shape: shape, layout: layout) else { continue }
             if dnnl_memory_desc_equal(&copy, &expected) != 0 { return layout }
         }
         return nil
@@ -93,7 +86,7 @@ enum DNNL {
     static func memory(_ md: dnnl_memory_desc_t, _ pointer: UnsafeMutableRawPointer) throws -> dnnl_memory_t {
         var copy = md
         var memory: dnnl_memory_t?
-        try check(dnnl_memory_create(&memory, &copy, engine, pointer), "memory_create")
+        try check(dnnl_memory_create(&memory, &copy, engine, pointer), "memory object")
         return memory!
     }
 
@@ -111,9 +104,9 @@ enum DNNL {
     }
 
     /// Runs a primitive with `(argument, memory)` pairs and waits for it.
-    static func execute(_ primitive: dnnl_primitive_t, _ args: [(Int32, dnnl_memory_t)], _ operation: String) throws {
+    static func execute(_ primitive: dnnl_primitive_t, _ args: [(Int32, dnnl_memory_t)], _ operation: String, shape: [Int]) throws {
         let execArgs = args.map { dnnl_exec_arg_t(arg: $0.0, memory: $0.1) }
-        try check(dnnl_primitive_execute(primitive, stream, Int32(execArgs.count), execArgs), operation)
-        try check(dnnl_stream_wait(stream), operation)
+        try check(dnnl_primitive_execute(primitive, stream, Int32(execArgs.count), execArgs), operation, shape: shape, executing: true)
+        try check(dnnl_stream_wait(stream), operation, shape: shape, executing: true)
     }
 }

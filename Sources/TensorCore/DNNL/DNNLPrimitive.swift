@@ -28,18 +28,19 @@ final class DNNLPrimitive: @unchecked Sendable {
     }
 
     /// Creates the primitive from a descriptor made with `attributes()`.
-    init(_ pd: dnnl_primitive_desc_t, _ operation: String) throws {
+    init(_ pd: dnnl_primitive_desc_t, _ operation: String, shape: [Int] = []) throws {
         implementation = DNNL.implementationName(pd)
         scratchpadDescriptor = DNNL.queryDescriptor(pd, dnnl_query_scratchpad_md)
         scratchpadBytes = DNNL.size(of: scratchpadDescriptor)
         var primitive: dnnl_primitive_t?
-        try DNNL.check(dnnl_primitive_create(&primitive, pd), operation)
+        try DNNL.check(dnnl_primitive_create(&primitive, pd), operation, shape: shape)
         handle = primitive!
     }
 
     deinit { dnnl_primitive_destroy(handle) }
 
-    func execute(_ args: [(Int32, dnnl_memory_t)], _ operation: String) throws {
+    /// Throws `ComputeError` when the scratchpad cannot be had or the primitive fails.
+    func execute(_ args: [(Int32, dnnl_memory_t)], _ operation: String, shape: [Int] = []) throws {
         Self.executionLock.lock()
         defer { Self.executionLock.unlock() }
         var all = args
@@ -48,12 +49,12 @@ final class DNNLPrimitive: @unchecked Sendable {
             let floats = (scratchpadBytes + 3) / 4
             if (Self.scratchpad?.count ?? 0) < floats {
                 Self.scratchpad = nil
-                Self.scratchpad = TensorStorage(count: floats, zeroed: false)
+                Self.scratchpad = try TensorStorage(count: floats, zeroed: false, for: "scratchpad of \(operation)")
             }
             scratchMemory = try DNNL.memory(scratchpadDescriptor, Self.scratchpad!.pointer)
             all.append((DNNL_ARG_SCRATCHPAD, scratchMemory!))
         }
         defer { if let scratchMemory { dnnl_memory_destroy(scratchMemory) } }
-        try DNNL.execute(handle, all, operation)
+        try DNNL.execute(handle, all, operation, shape: shape)
     }
 }

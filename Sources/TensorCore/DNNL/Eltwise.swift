@@ -22,16 +22,17 @@ package enum Activation: Hashable, Sendable {
 }
 
 extension Tensor {
-    /// Applies `activation` to every element, in place. Only for tensors this code just created.
-    package func applyInPlace(_ activation: Activation) {
-        EltwiseCache.shared.run(activation, on: data, count: Tensor.storageCount(shape: shape, layout: layout))
-        withExtendedLifetime(self) {}
+    /// Applies `activation` to every element of this tensor's own storage: in place when this
+    /// handle is the only one to it, else on a copy first (other handles keep their values).
+    package mutating func apply(_ activation: Activation) throws {
+        try makeUnique()
+        try EltwiseCache.shared.run(activation, on: data, count: Tensor.storageCount(shape: shape, layout: layout))
     }
 
     /// A new tensor holding `activation(self)`.
-    package func applying(_ activation: Activation) -> Tensor {
-        let out = copy()
-        out.applyInPlace(activation)
+    package func applying(_ activation: Activation) throws -> Tensor {
+        var out = try copy()
+        try out.apply(activation)
         return out
     }
 }
@@ -49,17 +50,13 @@ final class EltwiseCache: @unchecked Sendable {
 
     /// Padding in blocked layouts stays zero for every activation used here (f(0) = 0) except
     /// sigmoid, which the caller must only use on contiguous tensors.
-    func run(_ activation: Activation, on data: UnsafeMutablePointer<Float>, count: Int) {
+    func run(_ activation: Activation, on data: UnsafeMutablePointer<Float>, count: Int) throws {
         let key = Key(count: count, activation: activation)
-        let md = DNNL.descriptor([count], dnnl_a)
-        do {
-            let primitive = try self.primitive(key, md)
-            let memory = try DNNL.memory(md, data)
-            defer { dnnl_memory_destroy(memory) }
-            try primitive.execute([(DNNL_ARG_SRC, memory), (DNNL_ARG_DST, memory)], "eltwise \(activation)")
-        } catch {
-            fatalError("\(error)")
-        }
+        let md = try DNNL.descriptor([count], dnnl_a)
+        let primitive = try self.primitive(key, md)
+        let memory = try DNNL.memory(md, data)
+        defer { dnnl_memory_destroy(memory) }
+        try primitive.execute([(DNNL_ARG_SRC, memory), (DNNL_ARG_DST, memory)], "eltwise \(activation)", shape: [count])
     }
 
     private func primitive(_ key: Key, _ md: dnnl_memory_desc_t) throws -> DNNLPrimitive {
@@ -69,13 +66,13 @@ final class EltwiseCache: @unchecked Sendable {
         var src = md
         var desc = dnnl_eltwise_desc_t()
         let (algorithm, alpha) = key.activation.algorithm
-        try DNNL.check(dnnl_eltwise_forward_desc_init(&desc, dnnl_forward_inference, algorithm, &src, alpha, 0), "eltwise descriptor")
+        try DNNL.check(dnnl_eltwise_forward_desc_init(&desc, dnnl_forward_inference, algorithm, &src, alpha, 0), "eltwise descriptor", shape: [key.count])
         let attr = try DNNLPrimitive.attributes()
         defer { dnnl_primitive_attr_destroy(attr) }
         var pd: dnnl_primitive_desc_t?
-        try DNNL.check(dnnl_primitive_desc_create(&pd, &desc, attr, DNNL.engine, nil), "eltwise primitive descriptor")
+        try DNNL.check(dnnl_primitive_desc_create(&pd, &desc, attr, DNNL.engine, nil), "eltwise primitive descriptor", shape: [key.count])
         defer { dnnl_primitive_desc_destroy(pd) }
-        let primitive = try DNNLPrimitive(pd!, "eltwise primitive")
+        let primitive = try DNNLPrimitive(pd!, "eltwise primitive", shape: [key.count])
         primitives.insert(primitive, for: key)
         return primitive
     }

@@ -15,14 +15,23 @@ extension DNNL {
         let attr = try DNNLPrimitive.attributes()
         defer { dnnl_primitive_attr_destroy(attr) }
         var pd: dnnl_primitive_desc_t?
-        try check(dnnl_reorder_primitive_desc_create(&pd, &src, engine, &dst, engine, attr), "reorder descriptor")
+        let shape = dims(of: source)
+        try check(dnnl_reorder_primitive_desc_create(&pd, &src, engine, &dst, engine, attr), "reorder descriptor", shape: shape)
         defer { dnnl_primitive_desc_destroy(pd) }
-        let primitive = try DNNLPrimitive(pd!, "reorder primitive")
+        let primitive = try DNNLPrimitive(pd!, "reorder primitive", shape: shape)
         let srcMemory = try memory(src, sourcePointer)
         defer { dnnl_memory_destroy(srcMemory) }
         let dstMemory = try memory(dst, destinationPointer)
         defer { dnnl_memory_destroy(dstMemory) }
-        try primitive.execute([(DNNL_ARG_FROM, srcMemory), (DNNL_ARG_TO, dstMemory)], "reorder")
+        try primitive.execute([(DNNL_ARG_FROM, srcMemory), (DNNL_ARG_TO, dstMemory)], "reorder", shape: shape)
+    }
+
+    /// The dimensions a descriptor describes (for error messages).
+    static func dims(of md: dnnl_memory_desc_t) -> [Int] {
+        var copy = md
+        return withUnsafeBytes(of: &copy.dims) { raw in
+            (0..<Int(md.ndims)).map { Int(raw.load(fromByteOffset: 8 * $0, as: Int64.self)) }
+        }
     }
 }
 
@@ -40,7 +49,7 @@ final class FormattedBuffer: @unchecked Sendable {
     /// A copy of this buffer's data in the format `target` describes.
     func reordered(to target: dnnl_memory_desc_t) throws -> FormattedBuffer {
         if sameFormat(as: target) { return self }
-        let out = TensorStorage(count: (DNNL.size(of: target) + 3) / 4)
+        let out = try TensorStorage(count: (DNNL.size(of: target) + 3) / 4, for: "reordered weights")
         try DNNL.reorder(from: descriptor, storage.pointer, to: target, out.pointer)
         return FormattedBuffer(descriptor: target, storage: out)
     }
@@ -52,15 +61,10 @@ final class FormattedBuffer: @unchecked Sendable {
 
 extension Tensor {
     /// The tensor in another layout, reordered by oneDNN (fast for large feature maps).
-    package func withLayout(_ target: TensorLayout) -> Tensor {
+    package func withLayout(_ target: TensorLayout) throws -> Tensor {
         if layout == target { return self }
-        let out = Tensor(zeros: shape, layout: target)
-        do {
-            try DNNL.reorder(
-                from: DNNL.descriptor(for: self), data, to: DNNL.descriptor(for: out), out.data)
-        } catch {
-            preconditionFailure("reorder \(shape) \(layout) -> \(target): \(error)")
-        }
+        let out = try Tensor(zeros: shape, layout: target)
+        try DNNL.reorder(from: DNNL.descriptor(for: self), data, to: DNNL.descriptor(for: out), out.data)
         return out
     }
 }

@@ -18,10 +18,10 @@ import TestSupport
     }
 
     /// The tiny x2 RRDBNet's tensors with `edit` applied, written as safetensors at `name` in `directory`.
-    static func writeTiny(in directory: URL, name: String, _ edit: (inout [(String, Tensor)]) -> Void = { _ in }) throws -> URL {
+    static func writeTiny(in directory: URL, name: String, _ edit: (inout [(String, Tensor)]) throws -> Void = { _ in }) throws -> URL {
         let source = try NetworkLoader.stateDict(.checkpoint(Fixtures.url(tinyPath)))
         var entries = source.keys.map { ($0, source[$0]!) }
-        edit(&entries)
+        try edit(&entries)
         var stateDict = StateDict(source: name)
         for (key, tensor) in entries { try stateDict.insert(tensor, forKey: key, dtype: .float32) }
         let url = directory.appendingPathComponent(name)
@@ -90,8 +90,8 @@ import TestSupport
         let loaded = try NetworkLoader().load(RRDBNet.self, from: url, algorithm: .direct)
         let reference = try NetworkLoader().load(RRDBNet.self, from: Fixtures.url(Self.tinyPath), algorithm: .direct)
         #expect(loaded.configuration == reference.configuration)
-        let input = Tensor(shape: [1, 3, 8, 8], values: (0..<192).map { Float($0 % 17) / 17 })
-        #expect(loaded(input).toArray() == reference(input).toArray())
+        let input = try Tensor(shape: [1, 3, 8, 8], values: (0..<192).map { Float($0 % 17) / 17 })
+        #expect(try loaded(input).toArray() == reference(input).toArray())
     }
 
     @Test("a params_ema-wrapped checkpoint loads from the wrapper (codeformer_tiny.pth)",
@@ -118,7 +118,7 @@ import TestSupport
         let directory = try Self.folder()
         defer { try? FileManager.default.removeItem(at: directory) }
         let url = try Self.writeTiny(in: directory, name: "shape.safetensors") { entries in
-            entries = entries.map { $0.0 == "conv_up1.weight" ? ($0.0, Tensor(zeros: [16, 16, 1, 1])) : $0 }
+            entries = try entries.map { $0.0 == "conv_up1.weight" ? ($0.0, try Tensor(zeros: [16, 16, 1, 1])) : $0 }
         }
         #expect(throws: ModelLoadingError.shapeMismatch(file: "shape.safetensors", key: "conv_up1.weight", expected: [16, 16, 3, 3], actual: [16, 16, 1, 1])) {
             try NetworkLoader().load(RRDBNet.self, from: url, precision: .float32)
@@ -129,7 +129,7 @@ import TestSupport
     func unusedKey() throws {
         let directory = try Self.folder()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let url = try Self.writeTiny(in: directory, name: "extra.safetensors") { $0.append(("conv_up3.weight", Tensor(zeros: [1]))) }
+        let url = try Self.writeTiny(in: directory, name: "extra.safetensors") { $0.append(("conv_up3.weight", try Tensor(zeros: [1]))) }
         #expect(throws: ModelLoadingError.unusedKeys(file: "extra.safetensors", keys: ["conv_up3.weight"])) {
             try NetworkLoader().load(RRDBNet.self, from: url, precision: .float32)
         }

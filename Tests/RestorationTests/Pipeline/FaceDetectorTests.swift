@@ -56,7 +56,7 @@ import TensorCore
         let landmarks = ((expected["helper_landmarks_5"] as! [String: Any])["faces"] as! [[[Double]]]).map { $0.flatMap { $0.map(Float.init) } }
         #expect(expected["num_faces"] as? Int == boxes.count)
 
-        let rows = RetinaFacePostProcessing().detections(
+        let rows = try RetinaFacePostProcessing().detections(
             loc: try NumpyArray(fixture: "\(directory)/loc.npy").tensor,
             confidenceLogits: try NumpyArray(fixture: "\(directory)/conf_logits.npy").tensor,
             landmarks: try NumpyArray(fixture: "\(directory)/landms.npy").tensor, height: 640, width: 840)
@@ -75,14 +75,14 @@ import TensorCore
         #expect(worstScore <= 1e-6)
     }
 
-    @Test func eyeDistanceIsTheHelpersQuirkNotTheTrueDistance() {
+    @Test func eyeDistanceIsTheHelpersQuirkNotTheTrueDistance() throws {
         // Eyes 40 px apart on one row, nose 2 px right of the right eye: the quirk measures
         // hypot(l0.y - l1.y, l1.x - l2.x) = hypot(0, -2) = 2.
         let row: [Float] = [0, 0, 100, 100, 0.9, 30, 40, 70, 40, 72, 60, 35, 80, 65, 80]
         #expect(FaceDetector.eyeDistance(row) == 2)
     }
 
-    @Test func centerFaceIsTheOneNearestTheImageCentre() {
+    @Test func centerFaceIsTheOneNearestTheImageCentre() throws {
         let faces = [
             DetectedFace(box: [0, 0, 10, 10], score: 0.9, landmarks: Array(repeating: 0, count: 10)),
             DetectedFace(box: [45, 45, 55, 55], score: 0.8, landmarks: Array(repeating: 0, count: 10)),
@@ -96,9 +96,9 @@ import TensorCore
     func resNet50OnAWholePhotoKeepsTheReferenceFaceCount() throws {
         // meta.json "end_to_end_random_weights": 76 detect_faces rows, 10 faces after the eye filter.
         let detector = try FaceDetector(network: NetworkLoader().load(RetinaFace.self, from: Fixtures.url("facelib/retinaface_r50/manifest.json"), algorithm: .direct))
-        let faces = detector.detect(in: try Self.photo("01.jpg").bgr)
+        let faces = try detector.detect(in: try Self.photo("01.jpg").bgr)
         #expect(faces.count == 10)
-        let center = detector.detect(in: try Self.photo("01.jpg").bgr, onlyCenterFace: true)
+        let center = try detector.detect(in: try Self.photo("01.jpg").bgr, onlyCenterFace: true)
         #expect(center.count == 1)
     }
 }

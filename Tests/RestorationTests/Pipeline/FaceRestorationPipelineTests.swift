@@ -67,7 +67,7 @@ import TensorCore
         let options = RestorationOptions(upscale: 1, onlyCenterFace: true)
         let cold = try FaceRestorationPipeline(models: freshModels()).restore(input, options: options)
         let warmed = freshModels()
-        warmed.warmUp()
+        try warmed.warmUp()
         let afterWarmUp = try FaceRestorationPipeline(models: warmed).restore(input, options: options)
         #expect(cold.facesFound == 1 && afterWarmUp.image == cold.image)
     }
@@ -126,7 +126,7 @@ import TensorCore
         print("pipeline with Real-ESRGAN: \(enhanced.timings.summary)")
     }
 
-    @Test func largeImageRulesFollowTheDemo() {
+    @Test func largeImageRulesFollowTheDemo() throws {
         let limits = LargeImageLimits()
         let asked = RestorationOptions(upscale: 4, backgroundEnhance: true, faceUpsample: true)
         let small = FaceRestorationPipeline.applying(limits, to: asked, width: 800, height: 600)

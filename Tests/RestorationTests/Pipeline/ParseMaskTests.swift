@@ -34,9 +34,9 @@ import TensorCore
             for c in 0..<3 { bgr[3 * i + (2 - c)] = (Double(input.floats[c * plane + i]) * 0.5 + 0.5) * 255 }
         }
         bgr = bgr.map { $0.rounded() }
-        let tensor = ParseMask.networkInput(bgr: bgr, width: 512, height: 512)
+        let tensor = try ParseMask.networkInput(bgr: bgr, width: 512, height: 512)
         #expect(Closeness(tensor.toArray(), input.floats, absolute: 0).isClose, "ParseNet input preprocessing")
-        let mask = ParseMask.faceMask(parser: parser, bgr: bgr, width: 512, height: 512)
+        let mask = try ParseMask.faceMask(parser: parser, bgr: bgr, width: 512, height: 512)
         let expected = try NumpyArray(fixture: "\(Self.directory)/mask_blurred.npy")
         let closeness = Closeness(mask.map(Float.init), expected.floats, absolute: 5e-3)
         print("parity mask_blurred from own ParseNet: max abs \(closeness.maxAbs) (tolerance 5e-3)")

@@ -121,7 +121,7 @@ import TensorCore
         #expect(two.facesFound == 4 && two.facesRestored == 2)
         #expect(zero.facesFound == 4 && zero.facesRestored == 0)
 
-        let detected = FaceDetector(network: models.detector!).detect(in: InputPhoto(input).bgr, onlyCenterFace: false)
+        let detected = try FaceDetector(network: models.detector!).detect(in: InputPhoto(input).bgr, onlyCenterFace: false)
         #expect(detected.count == 4)
         func area(_ face: DetectedFace) -> Float { (face.box[2] - face.box[0]) * (face.box[3] - face.box[1]) }
         let bySize = detected.sorted { area($0) > area($1) }
@@ -150,7 +150,7 @@ import TensorCore
         let whole = try upsampler.enhance(rgba) { calls.append(($0, $1)) }
         // 3 x 2 tiles, for the colour and then the alpha pass.
         #expect(calls.map(\.0) == Array(0..<12) && calls.allSatisfy { $0.1 == 12 })
-        #expect(whole == upsampler.enhance(rgba), "the callback changes nothing")
+        #expect(try whole == upsampler.enhance(rgba), "the callback changes nothing")
         struct Stop: Error {}
         var runs = 0
         #expect(throws: Stop.self) {
@@ -174,7 +174,7 @@ import TensorCore
         #expect(asked.stopReason == .cancelled, "a stop asked before the deadline keeps its reason")
     }
 
-    @Test func largestKeepsDetectionOrder() {
+    @Test func largestKeepsDetectionOrder() throws {
         func face(_ size: Float) -> DetectedFace {
             DetectedFace(box: [0, 0, size, size], score: 1, landmarks: [Float](repeating: 0, count: 10))
         }

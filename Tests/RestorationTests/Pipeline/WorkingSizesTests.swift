@@ -47,7 +47,7 @@ import Testing
     }
 
     @Test("with the demo's rules off, an upscale that makes too large a result is refused by name")
-    func upscaleTooLarge() {
+    func upscaleTooLarge() throws {
         let options = RestorationOptions(upscale: 4, limits: LargeImageLimits(reduceToTwoAbove: nil, reduceToOneAbove: nil, maxPixels: 25_000_000))
         #expect(throws: RestorationError.imageTooLarge(stage: "the result at upscale 4", width: 20000, height: 20000, limit: 25_000_000)) {
             try FaceRestorationPipeline.plan(options, width: 5000, height: 5000)

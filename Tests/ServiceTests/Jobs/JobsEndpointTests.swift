@@ -219,6 +219,24 @@ struct JobsEndpointTests {
         return restorer
     }
 
+    @Test("a job that runs out of memory fails with the 503 the synchronous call would give; the next job succeeds")
+    func jobOutOfMemory() async throws {
+        let restorer = StubRestorer()
+        restorer.compute = ErrorStatusTests.allocateBeyondMemory
+        try await ServiceHarness(restorer: restorer).test { client in
+            let id = try await Self.submit(client).json["job_id"] as? String ?? ""
+            let failed = try await Self.poll(client, id, timeout: .seconds(20)) { $0["status"] as? String != "queued" && $0["status"] as? String != "running" }
+            #expect(failed["status"] as? String == "failed")
+            let error = try #require(failed["error"] as? [String: Any])
+            #expect(error["status_code"] as? Int == 503)
+            #expect((error["message"] as? String ?? "").hasPrefix("the server ran out of memory restoring this image"))
+            restorer.compute = nil
+            let next = try await Self.submit(client).json["job_id"] as? String ?? ""
+            let done = try await Self.poll(client, next, timeout: .seconds(20)) { $0["status"] as? String == "succeeded" }
+            #expect(done["status"] as? String == "succeeded")
+        }
+    }
+
     @Test("a job past --job-timeout fails with the 504 the synchronous call would give")
     func jobDeadline() async throws {
         let harness = try ServiceHarness(restorer: Self.slowRestorer()) { $0.jobTimeout = .milliseconds(300) }

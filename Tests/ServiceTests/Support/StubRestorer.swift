@@ -11,6 +11,9 @@ final class StubRestorer: PhotoRestorer, @unchecked Sendable {
     private let lock = NSLock()
     private var calls: [(size: (Int, Int), options: RestorationOptions)] = []
     var failure: (any Error)?
+    /// Run at the start of each call, in place of the networks' work: a test puts a real tensor
+    /// operation here to take the tensor core's failure paths (out of memory, a layer oneDNN cannot build).
+    var compute: (() throws -> Void)?
     /// When set, each call waits for a signal before returning.
     let gate: DispatchSemaphore?
     /// Signalled when a call starts.
@@ -43,6 +46,7 @@ final class StubRestorer: PhotoRestorer, @unchecked Sendable {
         started.signal()
         gate?.wait()
         if let failure { throw failure }
+        try compute?()
         monitor.plan(faces: faces, backgroundMegapixels: nil, faceUpsample: false)
         for face in 0..<faces {
             try monitor.enter(.restore, face: face + 1, of: faces, done: RestorationMonitor.Weights.detect + Double(face) * RestorationMonitor.Weights.restorePerFace)
