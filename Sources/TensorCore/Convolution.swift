@@ -18,8 +18,8 @@ package enum ConvAlgorithm: Hashable, Sendable {
     case direct
     /// Winograd F(4x4, 3x3) where it pays and fits: 3x3 stride-1 layers of at most 256 x 128
     /// channels on planes of at least 64 x 64, in blocks of channels where the whole layer's
-    /// transform buffers would exceed 16 MB (AVX-512 only in oneDNN 2.x); direct elsewhere. About 2x
-    /// faster than direct, with errors of about 1e-6 relative; its weights take 4x the memory.
+    /// transform buffers would exceed 16 MB (AVX-512 only in oneDNN 2.x); direct elsewhere. Faster
+    /// than direct where chosen (README), with errors of about 1e-6 relative; its weights take 4x the memory.
     case winograd
     /// Opt-in reduced precision: oneDNN's direct kernels on bfloat16 inputs and weights, summing and
     /// writing float32 (CPUs with AVX-512 BF16; float32 direct elsewhere and for layers it has no
@@ -126,7 +126,7 @@ package final class Conv2d: @unchecked Sendable {
     }
 
     /// Winograd's weights are 4x the size of direct ones and are kept per input shape: CodeFormer's
-    /// 256 x 256-channel layers would add 150 MB for 0.08 s.
+    /// 256 x 256-channel layers would add 150 MB for little time saved.
     static let winogradMaximumChannelProduct = 256 * 128
     /// Output planes smaller than this run direct even in Winograd layers: the transforms dominate.
     static let winogradMinimumPlane = 64 * 64

@@ -2,8 +2,8 @@ import Foundation
 
 /// Large tensor buffers that have been freed, kept for the next request of the same size.
 ///
-/// A fresh mapping costs a kernel page fault and zeroing per 2 MiB on first touch: 15-20 % of a
-/// CodeFormer pass, whose maps come in a handful of sizes again and again. The cache never lets
+/// A fresh mapping costs a kernel page fault and zeroing per 2 MiB on first touch, and a CodeFormer
+/// pass asks for maps of a handful of sizes again and again. The cache never lets
 /// mapped memory (in use plus cached) exceed the most that was ever in use at once, so the peak
 /// resident size stays what it would be without it: to map something new it first returns cached
 /// buffers to the system.

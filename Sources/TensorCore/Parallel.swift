@@ -6,7 +6,7 @@ import Foundation
 ///
 /// The work goes to oneDNN's OpenMP threads when the process has them: after each oneDNN primitive
 /// those threads spin for a while waiting for the next parallel region, so work handed to any other
-/// pool (Dispatch's) competed with a spinning thread on every core (~9 % of a pipeline run).
+/// pool (Dispatch's) competed with a spinning thread on every core.
 package func parallelFor(_ count: Int, _ body: (Int) -> Void) {
     if count <= 1 {
         if count == 1 { body(0) }

@@ -26,12 +26,10 @@ package final class ParseNet: @unchecked Sendable {
 
     package let parsingChannels: Int
 
-    /// - Parameter algorithm: the convolution algorithm for every layer. All meet the fixture
-    ///   tolerances (logits max abs <= 1e-3) with a wide margin on the synthetic-weights fixture:
-    ///   `.direct` max 1.3e-4 / mean 7.5e-6, 7 argmax flips (all at near-ties); `.winograd` max
-    ///   1.3e-4 / mean 8.4e-6, 8 flips; `.gemm` max 1.3e-4 / mean 8.4e-6, 8 flips (float64 vs
-    ///   float32 PyTorch: 8.7e-5, 6 flips). A forward pass at 512 x 512 is about 470 GFLOP: 0.85-0.95 s
-    ///   with `.winograd` (what the pipeline uses on AVX-512), 1.3 s direct, on 2 cores.
+    /// - Parameter algorithm: the convolution algorithm for every layer. All of them meet the
+    ///   fixture tolerance (logits max abs <= 1e-3) with a wide margin; the argmax flips they cause
+    ///   are at near-ties. A forward pass at 512 x 512 is about 470 GFLOP; the pipeline uses
+    ///   `.winograd` on AVX-512 (timings in the README).
     package init(_ store: ParameterStore, algorithm: ConvAlgorithm = .direct) throws {
         let p = store.scope("")
         encoder0 = try ParseNetConvLayer(
