@@ -12,8 +12,12 @@ const upsamplerFile = 'RealESRGAN_x2plus.pth';
 const installCommand = 'facerestore models download';
 /** The contract's defaults. */
 const defaults = { fidelity: 0.5, upscale: 2, background_enhance: false, face_upsample: false };
-/** How often a photo is sent again after 503 + Retry-After before the page gives up. */
-const maxAttempts = 20;
+/**
+ * How long (seconds from its first send) a photo is sent again after 503 + Retry-After before the
+ * page gives up. A time, not a count: a service whose running restoration is overdue advises a
+ * second at a time, and a count of such retries would give up while the queue is about to free.
+ */
+const retryBudgetSeconds = 600;
 /** Photo states in which a photo still counts against the service's batch limit. */
 const pendingStates = new Set(['checking', 'ready', 'scheduled', 'uploading', 'waiting', 'retrying']);
 /** States in which a request is under way (or about to be retried). */
@@ -367,7 +371,7 @@ async function send(photo) {
     if (photo.state === 'removed') return;
     if (error.kind === 'aborted') {
       setState(photo, 'ready');
-    } else if (error.status === 503 && error.retryAfter !== null && photo.attempt < maxAttempts) {
+    } else if (error.status === 503 && error.retryAfter !== null && withinRetryBudget(photo)) {
       retryLater(photo, error.retryAfter);
     } else {
       photo.finishedAt = performance.now();
@@ -378,6 +382,11 @@ async function send(photo) {
   } finally {
     pump();
   }
+}
+
+/** Whether a photo refused with 503 may still be sent again (see `retryBudgetSeconds`). */
+function withinRetryBudget(photo) {
+  return (performance.now() - photo.startedAt) / 1000 < retryBudgetSeconds;
 }
 
 /** A 503 with Retry-After: wait as advised (bounded), then send again. */
@@ -521,7 +530,7 @@ function renderPhoto(photo) {
       break;
     case 'retrying': {
       const left = Math.max(0, Math.ceil((photo.retryAt - performance.now()) / 1000));
-      text = `The service is busy (its queue is full). Retrying in ${left} s, as it advised (Retry-After: ${photo.retryAdvised} s); attempt ${photo.attempt + 1} of ${maxAttempts}.`;
+      text = `The service is busy (its queue is full). Retrying in ${left} s, as it advised (Retry-After: ${photo.retryAdvised} s); attempt ${photo.attempt + 1}; the page keeps trying for ${retryBudgetSeconds / 60} minutes.`;
       break;
     }
     case 'done': text = 'Restored.'; break;
