@@ -1,7 +1,6 @@
 import Foundation
 import Restoration
 import HTTPTypes
-import TensorCore
 
 /// A job as `GET /api/jobs/{id}` and its event stream show it (the job object of the README and
 /// the OpenAPI document).
