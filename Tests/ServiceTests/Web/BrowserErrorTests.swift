@@ -30,9 +30,9 @@ struct BrowserErrorTests {
             func text(_ index: Int, _ selector: String) async throws -> String {
                 try await browser.execute("return document.querySelectorAll('li.photo')[\(index)].querySelector('\(selector)').textContent") as? String ?? ""
             }
-            #expect(try await BrowserTest.waitForPhoto(1, in: browser, states: ["refused"], timeout: .seconds(5)) == "refused")
+            #expect(try await BrowserTest.waitForPhoto(1, in: browser, states: ["refused"], timeout: .seconds(20)) == "refused")
             #expect(try await text(1, ".status-text") == "This is not a JPEG, PNG or WebP file, so the service cannot read it.")
-            #expect(try await BrowserTest.waitForPhoto(2, in: browser, states: ["refused"], timeout: .seconds(5)) == "refused")
+            #expect(try await BrowserTest.waitForPhoto(2, in: browser, states: ["refused"], timeout: .seconds(20)) == "refused")
             #expect(try await text(2, ".status-text") == "It is 15 KB, over the service's limit of 10 KiB per photo.")
 
             try await browser.click("#restore-all")

@@ -22,7 +22,7 @@ struct BrowserRestoreTests {
             try await browser.click("label[for=face-upsample]")
 
             try await BrowserTest.addPhoto(BrowserTest.fixturePhoto("04.jpg"), in: browser)
-            #expect(try await BrowserTest.waitForPhoto(0, in: browser, states: ["ready"], timeout: .seconds(5)) == "ready")
+            #expect(try await BrowserTest.waitForPhoto(0, in: browser, states: ["ready"], timeout: .seconds(20)) == "ready")
             #expect(try await browser.execute("return document.querySelector('.thumb-image').naturalWidth") as? Int == 225)
             try await browser.click("#restore-all")
             try await BrowserTest.waitForPhoto(0, in: browser, states: ["done", "failed"], timeout: .seconds(180))
@@ -138,7 +138,7 @@ struct BrowserRestoreTests {
     /// "View at 100 %": one image pixel per CSS pixel, in a dialog that pans and closes with Escape.
     private func checkZoom(_ browser: WebDriverSession, width: Int, height: Int) async throws {
         try await browser.click(".zoom")
-        try await browser.waitFor("the zoom dialog", timeout: .seconds(5), "return document.getElementById('zoom-dialog').open && document.getElementById('zoom-image').complete")
+        try await browser.waitFor("the zoom dialog", timeout: .seconds(20), "return document.getElementById('zoom-dialog').open && document.getElementById('zoom-image').complete")
         let shown = try #require(try await browser.execute("""
             const i = document.getElementById('zoom-image'); const v = document.getElementById('zoom-viewport');
             return [i.clientWidth, i.clientHeight, i.naturalWidth, document.activeElement === v, v.scrollWidth > v.clientWidth]
@@ -150,12 +150,12 @@ struct BrowserRestoreTests {
             let before = try await browser.execute("return document.getElementById('zoom-viewport').scrollLeft") as? Double ?? -1
             try await browser.keys(String(repeating: WebDriverKey.arrowRight, count: 5))
             // Keyboard scrolling is animated: wait for it to move.
-            try await browser.waitFor("the arrow keys to pan the 100 % view", timeout: .seconds(3),
+            try await browser.waitFor("the arrow keys to pan the 100 % view", timeout: .seconds(20),
                                       "return document.getElementById('zoom-viewport').scrollLeft > \(before)")
         }
         try await BrowserTest.screenshot("zoom-1280x800-light", browser)
         try await browser.keys(WebDriverKey.escape)
-        try await browser.waitFor("the zoom dialog to close", timeout: .seconds(5), "return !document.getElementById('zoom-dialog').open")
+        try await browser.waitFor("the zoom dialog to close", timeout: .seconds(20), "return !document.getElementById('zoom-dialog').open")
     }
 
     /// "Download PNG" saves `<name>_restored.png` with exactly the bytes the service serves, and
