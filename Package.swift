@@ -39,7 +39,9 @@ let package = Package(
         .systemLibrary(name: "CWebP", path: "Sources/CWebP", pkgConfig: "libwebp"),
 
         // 1. Tensor core.
-        .target(name: "TensorCore", dependencies: ["CDNNL"]),
+        .target(name: "CWinograd"),
+
+        .target(name: "TensorCore", dependencies: ["CDNNL", "CWinograd"]),
         // 2. The official model files: names, release URLs, licences, the SHA-256 record (Foundation only).
         .target(name: "ModelCatalog"),
         // 3. Checkpoints.

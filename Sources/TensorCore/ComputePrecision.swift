@@ -11,6 +11,10 @@ package enum ComputePrecision: String, Sendable, CaseIterable {
     /// as fast as bfloat16 and closer to exact.
     package func convolutionAlgorithm(_ float32Choice: ConvAlgorithm = .direct) -> ConvAlgorithm {
         guard self == .bfloat16 && Conv2d.bfloat16Supported else { return float32Choice }
-        return float32Choice == .winograd ? .winogradOrBFloat16 : .bfloat16
+        switch float32Choice {
+        case .winograd: return .winogradOrBFloat16
+        case .fusedWinograd: return .fusedWinogradOrBFloat16
+        default: return .bfloat16
+        }
     }
 }

@@ -6,11 +6,12 @@ import TensorCore
 import Testing
 import TestSupport
 
-/// The upsampler's default arithmetic (bfloat16 where the CPU has the kernels, `PrecisionSetting.mixed`)
-/// against float32, on every fixture photo, as the 8-bit images `RealESRGANer.enhance` returns: PSNR
-/// at least 50 dB with the real x4plus weights and with x2plus-shaped synthetic ones. Centre crops
-/// keep the test short; the README has whole-photo figures. Figures are printed for the README
-/// (`swift test -c release --filter ReducedPrecision`).
+/// The upsampler in reduced precision against float32, on every fixture photo, as the 8-bit images
+/// `RealESRGANer.enhance` returns. By default (`PrecisionSetting.mixed`) float32 Winograd takes over
+/// from bfloat16 where it runs (faster and exact): the same result as float32. Where bfloat16 runs
+/// (its direct kernels in the trunk, `ConvAlgorithm.bfloat16`): PSNR at least 50 dB with the real
+/// x4plus weights and with x2plus-shaped synthetic ones. Centre crops keep the test short. Figures
+/// are printed for the README (`swift test -c release --filter ReducedPrecision`).
 @Suite(.serialized) struct ReducedPrecisionUpsamplerTests {
     static let minimumPSNR = 50.0
     static let photos = ["00.jpg", "01.jpg", "02.png", "03.jpg", "04.jpg", "0143.png", "0240.png", "0342.png", "Einstein01.png"]
@@ -37,14 +38,18 @@ import TestSupport
     }
 
     static func check(_ name: String, load: (ConvAlgorithm) throws -> RRDBNet, side: Int) throws {
-        let full = RealESRGANer(network: try load(RRDBNet.convolutionAlgorithm(for: .float32)), tile: 400, tilePad: 40, prePad: 0)
-        let reduced = RealESRGANer(network: try load(RRDBNet.convolutionAlgorithm(for: PrecisionSetting.mixed.upsampler)),
-                                   tile: 400, tilePad: 40, prePad: 0)
+        func upsampler(_ algorithm: ConvAlgorithm) throws -> RealESRGANer {
+            RealESRGANer(network: try load(algorithm), tile: 400, tilePad: 40, prePad: 0)
+        }
+        let full = try upsampler(RRDBNet.convolutionAlgorithm(for: .float32))
+        let byDefault = try upsampler(RRDBNet.convolutionAlgorithm(for: PrecisionSetting.mixed.upsampler))
+        let bfloat16 = try upsampler(.bfloat16)
         var figures: [String] = []
         for photo in photos {
             // Colour only, as the pipeline upsamples it (the alpha of 02.png is a flat 255 plane).
             let image = centre(try ImageDecoder.decode(Data(contentsOf: Fixtures.url("images/\(photo)"))).splitAlpha().color.to8Bit(), side: side)
-            let quality = psnr(try reduced.enhance(image), try full.enhance(image))
+            let reference = try full.enhance(image)
+            let quality = psnr(try bfloat16.enhance(image), reference)
             figures.append("\(photo) \(String(format: "%.1f", quality))")
             if Conv2d.bfloat16Supported {
                 #expect(quality.isFinite, "\(name) \(photo): bfloat16 gave float32's exact result: it is not on")
@@ -52,8 +57,14 @@ import TestSupport
             } else {
                 #expect(quality == .infinity, "without bfloat16 kernels the upsampler must run float32")
             }
+            let defaultQuality = psnr(try byDefault.enhance(image), reference)
+            if Conv2d.fusedWinogradSupported || !Conv2d.bfloat16Supported {
+                #expect(defaultQuality == .infinity, "\(name) \(photo): the default must run float32 here (\(PrecisionSetting.mixed.upsamplerArithmetic))")
+            } else {
+                #expect(defaultQuality >= minimumPSNR, "\(name) \(photo): default PSNR \(defaultQuality) dB")
+            }
         }
-        print("upsampler default (bfloat16) vs float32, \(name), centre \(side)x\(side), PSNR dB: \(figures.joined(separator: ", "))")
+        print("upsampler bfloat16 trunk vs float32, \(name), centre \(side)x\(side), PSNR dB: \(figures.joined(separator: ", ")); default: \(PrecisionSetting.mixed.upsamplerArithmetic)")
     }
 
     @Test(.enabled(if: Fixtures.available("realesrgan/RealESRGAN_x4plus_fp16.pth") && Fixtures.available("images/04.jpg")))
@@ -71,7 +82,7 @@ import TestSupport
         #expect(PrecisionSetting.mixed.upsampler == .bfloat16 && PrecisionSetting.mixed.faceNetworks == .float32)
         #expect(PrecisionSetting.float32.upsampler == .float32 && PrecisionSetting.float32.faceNetworks == .float32)
         #expect(PrecisionSetting.bfloat16.upsampler == .bfloat16 && PrecisionSetting.bfloat16.faceNetworks == .bfloat16)
-        #expect(RRDBNet.convolutionAlgorithm(for: .float32) == .direct)
-        #expect(RRDBNet.convolutionAlgorithm(for: .bfloat16) == (Conv2d.bfloat16Supported ? .bfloat16 : .direct))
+        #expect(RRDBNet.convolutionAlgorithm(for: .float32) == .fusedWinograd)
+        #expect(RRDBNet.convolutionAlgorithm(for: .bfloat16) == (Conv2d.bfloat16Supported ? .fusedWinogradOrBFloat16 : .fusedWinograd))
     }
 }

@@ -154,7 +154,7 @@ struct RealESRGANBenchCommand: ParsableCommand {
             _ = try upsampler.enhance(image)
         }
         report.megapixels_per_s = Double(size * size) / 1e6 / (report.ms_median / 1000)
-        report.precision = options.precision.upsampler == .bfloat16 && PrecisionSetting.bfloat16Supported ? "bfloat16" : "float32"
+        report.precision = options.precision.upsamplerArithmetic
         report.print(json: options.json)
     }
 }

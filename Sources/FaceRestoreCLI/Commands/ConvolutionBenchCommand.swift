@@ -7,7 +7,7 @@ import TensorCore
 struct ConvolutionBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convolution",
-        abstract: "Time 3x3 convolution shapes (channel-blocked, fused LeakyReLU) under direct, Winograd and bfloat16.",
+        abstract: "Time 3x3 convolution shapes (channel-blocked, fused LeakyReLU) under direct, oneDNN's Winograd, the tensor core's fused Winograd and bfloat16.",
         discussion: "Prints, per shape, the median milliseconds of each algorithm, oneDNN's implementation and the speed-up over direct. Default shapes: Real-ESRGAN's dense-block and trunk layers on a 400/40 tile's trunk."
     )
 
@@ -24,7 +24,7 @@ struct ConvolutionBenchCommand: ParsableCommand {
     var noActivation = false
 
     func run() throws {
-        var algorithms: [(String, ConvAlgorithm)] = [("direct", .direct), ("winograd", .winograd)]
+        var algorithms: [(String, ConvAlgorithm)] = [("direct", .direct), ("winograd", .winograd), ("fused winograd", .fusedWinograd)]
         if Conv2d.bfloat16Supported { algorithms.append(("bfloat16", .bfloat16)) }
         for shape in shapes {
             let parts = shape.split(separator: "x").compactMap { Int($0) }

@@ -140,9 +140,10 @@ package final class RRDBNet: @unchecked Sendable {
 }
 
 extension RRDBNet: LoadableNetwork {
-    /// oneDNN's direct kernels in float32, bfloat16 where the CPU has them (the trunk only, see `init`).
+    /// The tensor core's own Winograd in float32 (direct where it does not apply: conv_first,
+    /// conv_last, CPUs without AVX-512), bfloat16 where the CPU has it (the trunk only, see `init`).
     package static func convolutionAlgorithm(for precision: ComputePrecision) -> ConvAlgorithm {
-        precision.convolutionAlgorithm(.direct)
+        precision.convolutionAlgorithm(.fusedWinograd)
     }
 
     /// Real-ESRGAN checkpoints as released (`RealESRGAN_x4plus.pth`, `RealESRGAN_x2plus.pth`:

@@ -49,11 +49,11 @@ import TestSupport
 
     @Test("the algorithm comes from the network for the precision")
     func algorithmFromPrecision() {
-        #expect(RRDBNet.convolutionAlgorithm(for: .float32) == .direct)
+        #expect(RRDBNet.convolutionAlgorithm(for: .float32) == .fusedWinograd)
         #expect(RetinaFace.convolutionAlgorithm(for: .float32) == .direct)
         #expect(ParseNet.convolutionAlgorithm(for: .float32) == .winograd)
         #expect(CodeFormer.convolutionAlgorithm(for: .float32) == (Conv2d.activationBlock == 16 ? .winograd : .gemm))
-        #expect(RRDBNet.convolutionAlgorithm(for: .bfloat16) == (Conv2d.bfloat16Supported ? .bfloat16 : .direct))
+        #expect(RRDBNet.convolutionAlgorithm(for: .bfloat16) == (Conv2d.bfloat16Supported ? .fusedWinogradOrBFloat16 : .fusedWinograd))
     }
 
     @Test("a file that no longer matches its recorded SHA-256 is refused; an unrecorded one loads",
