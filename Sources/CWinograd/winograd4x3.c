@@ -88,17 +88,33 @@ AVX512 static inline void output_transform6(const __m512 m[6], __m512 r[4]) {
     r[3] = _mm512_add_ps(_mm512_fmadd_ps(_mm512_set1_ps(8), d, b), m[5]);
 }
 
-/// B^T d B for one 6x6 tile of 16 channels, `d` column by column (`d[j][i]`: row i, column j),
-/// stored at `V + at` (point p at `at + p * stride`).
-AVX512 static inline void transform_tile(__m512 d[6][6], float *V, size_t at, size_t stride) {
-    __m512 columns[6][6];
-    for (int j = 0; j < 6; j++) input_transform6(d[j], columns[j]);  // columns[j][i]: (B^T d)[i][j]
+/// B^T d B for the 6x6 tile of 16 channels whose top left is row `y0`, column `x0` of a `W`-wide
+/// plane (only the rows and columns `valid_rows` / `valid_columns` mark are read, the others are
+/// the zero padding), stored at `V + at` (point p at `at + p * stride`). Each column is transformed
+/// as it is loaded.
+AVX512 static inline void transform_tile(const float *block, int W, int y0, int x0, unsigned valid_rows, unsigned valid_columns,
+                                         float *V, size_t at, size_t stride) {
+    __m512 columns[6][6];  // columns[j][i]: (B^T d)[i][j]
+    for (int j = 0; j < 6; j++) {
+        __m512 d[6];
+        for (int i = 0; i < 6; i++)
+            d[i] = (valid_rows >> i & valid_columns >> j & 1)
+                ? _mm512_load_ps(block + ((size_t)(y0 + i) * W + (size_t)(x0 + j)) * LANES) : _mm512_setzero_ps();
+        input_transform6(d, columns[j]);
+    }
     for (int i = 0; i < 6; i++) {
         __m512 row[6], result[6];
         for (int j = 0; j < 6; j++) row[j] = columns[j][i];
         input_transform6(row, result);
         for (int j = 0; j < 6; j++) _mm512_store_ps(V + at + (size_t)(i * 6 + j) * stride, result[j]);
     }
+}
+
+/// Bits 0-5 set for the positions `start + 0 ... start + 5` inside `0 ..< limit`.
+static inline unsigned valid_positions(int start, int limit) {
+    unsigned bits = 0;
+    for (int i = 0; i < 6; i++) bits |= (unsigned)(start + i >= 0 && start + i < limit) << i;
+    return bits;
 }
 
 /// V[p][r][k] for a group's tiles (rows past `count` are zero), one channel block at a time, so
@@ -113,19 +129,7 @@ AVX512 static void transform_inputs(const float *source, int H, int W, int K, lo
         for (int r = 0; r < count; r++) {
             const long t = first + r;
             const int y0 = (int)(t / tiles_x) * 4 - 1, x0 = (int)(t % tiles_x) * 4 - 1;
-            __m512 d[6][6];
-            if (y0 >= 0 && x0 >= 0 && y0 + 6 <= H && x0 + 6 <= W) {
-                const float *corner = block + ((size_t)y0 * W + x0) * LANES;
-                for (int j = 0; j < 6; j++)
-                    for (int i = 0; i < 6; i++) d[j][i] = _mm512_load_ps(corner + ((size_t)i * W + j) * LANES);
-            } else {
-                for (int j = 0; j < 6; j++)
-                    for (int i = 0; i < 6; i++) {
-                        const int y = y0 + i, x = x0 + j;
-                        d[j][i] = y >= 0 && y < H && x >= 0 && x < W ? _mm512_load_ps(block + ((size_t)y * W + x) * LANES) : _mm512_setzero_ps();
-                    }
-            }
-            transform_tile(d, V, (size_t)r * K + cb * LANES, stride);
+            transform_tile(block, W, y0, x0, valid_positions(y0, H), valid_positions(x0, W), V, (size_t)r * K + cb * LANES, stride);
         }
     }
 }
