@@ -259,14 +259,20 @@ package final class Conv2d: @unchecked Sendable {
         let output = try Tensor(uninitialized: [n, outChannels, height, width], layout: .channelBlocked(Conv2d.activationBlock))
         let (inputImage, outputImage) = (inChannels * height * width, outChannels * height * width)
         for image in 0..<n {
-            FlopCounter.add(flops(height: height, width: width))
-            try FusedWinograd.run(
-                weights: plainWeights!.storage.pointer, bias: bias?.data, inChannels: inChannels, outChannels: outChannels,
-                source: input.data + image * inputImage, height: height, width: width,
-                destination: output.data + image * outputImage, negativeSlope: negativeSlope)
+            try fusedWinograd(source: input.data + image * inputImage, height: height, width: width,
+                              destination: output.data + image * outputImage, negativeSlope: negativeSlope)
         }
         withExtendedLifetime(input) {}
         return output
+    }
+
+    /// `FusedWinograd` on one image's channel-blocked float32 map.
+    private func fusedWinograd(source: UnsafePointer<Float>, height: Int, width: Int,
+                               destination: UnsafeMutablePointer<Float>, negativeSlope: Float) throws {
+        FlopCounter.add(flops(height: height, width: width))
+        try FusedWinograd.run(
+            weights: plainWeights!.storage.pointer, bias: bias?.data, inChannels: inChannels, outChannels: outChannels,
+            source: source, height: height, width: width, destination: destination, negativeSlope: negativeSlope)
     }
 
     private func im2col(_ input: Tensor, activation: FusedActivation, residual: inout Tensor?, residualScale: Float) throws -> Tensor {
@@ -369,12 +375,8 @@ package final class Conv2d: @unchecked Sendable {
         key.outputType = outputType
         if algorithm == .fusedWinograd, inputType == .float32, outputType == .float32,
            let slope = FusedWinograd.negativeSlope(for: activation) {
-            FlopCounter.add(flops(height: inputShape[2], width: inputShape[3]))
-            try FusedWinograd.run(
-                weights: plainWeights!.storage.pointer, bias: bias?.data, inChannels: inChannels, outChannels: outChannels,
-                source: source.assumingMemoryBound(to: Float.self), height: inputShape[2], width: inputShape[3],
-                destination: destination.assumingMemoryBound(to: Float.self), negativeSlope: slope)
-            return
+            return try fusedWinograd(source: source.assumingMemoryBound(to: Float.self), height: inputShape[2], width: inputShape[3],
+                                     destination: destination.assumingMemoryBound(to: Float.self), negativeSlope: slope)
         }
         FlopCounter.add(flops(height: inputShape[2], width: inputShape[3]))
         try plan(for: key).run(source: source, destination: destination, bias: bias)

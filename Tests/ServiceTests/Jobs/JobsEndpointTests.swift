@@ -153,7 +153,8 @@ struct JobsEndpointTests {
 
     @Test("unknown, malformed and expired job ids are 404; other methods 405")
     func notFound() async throws {
-        let harness = try ServiceHarness { $0.retention = .milliseconds(400) }
+        let retention = Duration.seconds(2)
+        let harness = try ServiceHarness { $0.retention = retention }
         try await harness.test { client in
             for id in ["0123456789abcdef0123456789abcdef", "nope", "..%2F..%2Fetc"] {
                 let response = try await client.execute(uri: "/api/jobs/\(id)", method: .get)
@@ -162,10 +163,17 @@ struct JobsEndpointTests {
                 #expect(try await client.execute(uri: "/api/jobs/\(id)", method: .delete).status == .notFound)
                 #expect(try await client.execute(uri: "/api/jobs/\(id)/events", method: .get).status == .notFound)
             }
+            let submitted = ContinuousClock.now
             let id = try await Self.submit(client).json["job_id"] as? String ?? ""
-            _ = try await Self.poll(client, id) { $0["status"] as? String == "succeeded" }
-            try await Task.sleep(for: .milliseconds(600))
-            #expect(try await client.execute(uri: "/api/jobs/\(id)", method: .get).status == .notFound)
+            // The job answers until its retention has passed after it finished, then 404. (Not
+            // "poll for succeeded, then wait": under load a poll can miss the whole retention.)
+            var status = HTTPResponse.Status.ok
+            while status == .ok, ContinuousClock.now < submitted + .seconds(60) {
+                status = try await client.execute(uri: "/api/jobs/\(id)", method: .get).status
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(status == .notFound)
+            #expect(ContinuousClock.now - submitted >= retention, "the job was gone before its retention had passed")
             let put = try await client.execute(uri: "/api/jobs/\(id)", method: .put)
             #expect(put.status == .methodNotAllowed && put.headers[.allow] == "GET, DELETE, HEAD")
             #expect(try await client.execute(uri: "/api/jobs", method: .get).status == .methodNotAllowed)
