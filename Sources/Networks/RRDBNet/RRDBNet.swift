@@ -52,10 +52,9 @@ package final class RRDBNet: @unchecked Sendable {
     static let residualScale: Float = 0.2
 
     /// - Parameter algorithm: the convolution algorithm for the trunk's layers (the others run its
-    ///   float32 counterpart, see below). oneDNN's direct kernels
-    ///   meet the fixtures' float32 tolerances (max 2e-4, mean 5e-6) with a wide margin: measured
-    ///   x4plus max 8.5e-6 / mean 3.2e-7, x2plus synthetic 7.6e-6 / 8.6e-7 (`.gemm`: 2.6e-6 / 1.6e-7
-    ///   and 6.9e-6 / 6.0e-7, but about 1.7x slower), so direct is the default.
+    ///   float32 counterpart, see below); loaded networks get `convolutionAlgorithm(for:)`'s. Direct
+    ///   and the tensor core's Winograd both meet the fixtures' float32 tolerances (their margins are
+    ///   in the README, "Reduced precision").
     package init(_ store: ParameterStore, algorithm: ConvAlgorithm = .direct) throws {
         let p = store.scope("")
         let firstShape = try p.shape(of: "conv_first.weight")
@@ -141,7 +140,8 @@ package final class RRDBNet: @unchecked Sendable {
 
 extension RRDBNet: LoadableNetwork {
     /// The tensor core's own Winograd in float32 (direct where it does not apply: conv_first,
-    /// conv_last, CPUs without AVX-512), bfloat16 where the CPU has it (the trunk only, see `init`).
+    /// conv_last, CPUs without AVX-512). In reduced precision the same Winograd where it applies
+    /// (faster than bfloat16 there), bfloat16 on the trunk's other layers (see `init`).
     package static func convolutionAlgorithm(for precision: ComputePrecision) -> ConvAlgorithm {
         precision.convolutionAlgorithm(.fusedWinograd)
     }
