@@ -33,6 +33,7 @@ let package = Package(
     targets: [
         // System libraries (Debian packages installed by scripts/setup.sh).
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
+        .systemLibrary(name: "CMemory", path: "Sources/CMemory"),
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas"),
         .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG", pkgConfig: "libturbojpeg"),
         .systemLibrary(name: "CSPNG", path: "Sources/CSPNG", pkgConfig: "spng"),
@@ -41,7 +42,7 @@ let package = Package(
         // 1. Tensor core.
         .target(name: "CWinograd"),
 
-        .target(name: "TensorCore", dependencies: ["CDNNL", "CWinograd"]),
+        .target(name: "TensorCore", dependencies: ["CDNNL", "CMemory", "CWinograd"]),
         // 2. The official model files: names, release URLs, licences, the SHA-256 record (Foundation only).
         .target(name: "ModelCatalog"),
         // 3. Checkpoints.

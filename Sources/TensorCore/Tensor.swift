@@ -1,4 +1,4 @@
-import CDNNL
+import CMemory
 import Foundation
 
 /// How a tensor's elements are laid out in memory.
@@ -207,8 +207,9 @@ package final class TensorStorage: @unchecked Sendable {
     }
 
     /// Returns the large buffers freed so far, kept for reuse, to the system: for the end of a
-    /// request, so that a process at rest holds only what it uses.
-    package static func releaseCachedBuffers() {
-        MappedBufferCache.shared.release()
+    /// request, so that a process at rest holds only what it uses. With `delay`, only once that
+    /// long has passed without a new large tensor (`MappedBufferCache`).
+    package static func releaseCachedBuffers(whenIdleFor delay: Duration? = nil) {
+        if let delay { MappedBufferCache.shared.release(whenIdleFor: delay) } else { MappedBufferCache.shared.release() }
     }
 }

@@ -12,6 +12,9 @@ import TensorCore
 package final class FaceRestorationPipeline: @unchecked Sendable {
     package let models: FaceRestorationModels
 
+    /// How long feature-map buffers outlive a request with none after it.
+    static let cachedBufferLifetime = Duration.seconds(5)
+
     package init(models: FaceRestorationModels) {
         self.models = models
     }
@@ -85,8 +88,9 @@ package final class FaceRestorationPipeline: @unchecked Sendable {
     /// `monitor` follows the stages and can stop the restoration before any face or tile
     /// (`RestorationError.stopped`).
     package func restore(_ image: Image, options: RestorationOptions, monitor: RestorationMonitor = RestorationMonitor()) throws -> RestorationResult {
-        // Feature maps freed during the request are reused by its later stages, then given back.
-        defer { TensorStorage.releaseCachedBuffers() }
+        // Feature maps freed during the request are reused by its later stages and by a request
+        // that follows within seconds, then given back.
+        defer { TensorStorage.releaseCachedBuffers(whenIdleFor: Self.cachedBufferLifetime) }
         let applied = try Self.plan(options, width: image.width, height: image.height, upsamplerScale: models.upsampler?.scale ?? 2)
         try checkModels(for: applied)
         guard let codeformer = models.codeformer else { throw missing(.codeformer) }

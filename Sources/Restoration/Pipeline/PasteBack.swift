@@ -141,15 +141,21 @@ package struct PasteBack {
         }
     }
 
+    /// The side of the square a face is warped back from: 512, or 512 times `upscale` once the face
+    /// upsampler enlarged it.
+    var pastedFaceSize: Int { faceUpsampler == nil ? faceSize : faceSize * upscale }
+
+    /// The region `face` can touch on a `w × h` output.
+    func region(of face: Face, width w: Int, height h: Int) -> Region {
+        region(for: inverseAffine(face.affine), size: pastedFaceSize, width: w, height: h)
+    }
+
     func layers<T: BinaryFloatingPoint & Sendable>(_ face: Face, width w: Int, height h: Int, as: T.Type) throws -> Layers<T> {
         var restored = face.restored
-        var size = faceSize
-        if let faceUpsampler {
-            restored = .bytes(try faceUpsampler(restored.image))
-            size = faceSize * upscale
-        }
+        if let faceUpsampler { restored = .bytes(try faceUpsampler(restored.image)) }
+        let size = pastedFaceSize
         let inverse = inverseAffine(face.affine)
-        let r = region(for: inverse, size: size, width: w, height: h)
+        let r = region(of: face, width: w, height: h)
         let origin = (r.x, r.y)
         // The restored face warped back (8-bit faces stay 8-bit through the warp, as in OpenCV).
         let warped: [T]
@@ -193,17 +199,54 @@ package struct PasteBack {
         return mask
     }
 
+    /// The output pixels the faces can change, as `T` (the reference blends the whole image in
+    /// Float32 or Float64 and truncates at the end; elsewhere that gives back the background's bytes).
+    /// Holding only the faces' regions this way keeps paste-back's memory to the faces: 72 MB of
+    /// Float64 for a whole 2000x1500 photo otherwise.
+    struct Canvas<T> {
+        let area: Region
+        var values: [T]
+
+        /// The smallest rectangle that holds every region, filled from `background`.
+        init(covering regions: [Region], of background: Image) where T: BinaryFloatingPoint {
+            let kept = regions.filter { $0.count > 0 }
+            let x0 = kept.map(\.x).min() ?? 0, y0 = kept.map(\.y).min() ?? 0
+            let x1 = kept.map { $0.x + $0.width }.max() ?? 0, y1 = kept.map { $0.y + $0.height }.max() ?? 0
+            area = Region(x: x0, y: y0, width: x1 - x0, height: y1 - y0)
+            var values = [T](repeating: 0, count: 3 * area.count)
+            let bytes = background.pixels8
+            for y in 0..<area.height {
+                let row = 3 * ((area.y + y) * background.width + area.x), canvasRow = 3 * y * area.width
+                for i in 0..<(3 * area.width) { values[canvasRow + i] = T(bytes[row + i]) }
+            }
+            self.values = values
+        }
+
+        /// `image` with the canvas truncated to 8 bits over its area, as the reference's final
+        /// `astype('uint8')` after clipping.
+        func drawn(onto image: Image) -> [UInt8] where T: BinaryFloatingPoint {
+            var bytes = image.pixels8
+            for y in 0..<area.height {
+                let row = 3 * ((area.y + y) * image.width + area.x), canvasRow = 3 * y * area.width
+                for i in 0..<(3 * area.width) {
+                    bytes[row + i] = UInt8(clamping: Int(Swift.max(0, Swift.min(255, values[canvasRow + i]))))
+                }
+            }
+            return bytes
+        }
+    }
+
     private func paste<T: BinaryFloatingPoint & Sendable>(_ faces: [Face], background: Image, as: T.Type) throws -> Image {
         let (w, h) = (background.width, background.height)
-        var image = background.pixels8.map { T($0) }
+        var canvas = Canvas<T>(covering: faces.map { region(of: $0, width: w, height: h) }, of: background)
         var borders: [(Region, [Float])] = []
         for (index, face) in faces.enumerated() {
             try beforeFace(index, faces.count)
             let layers = try layers(face, width: w, height: h, as: T.self)
             if let border = layers.border { borders.append((layers.region, border)) }
-            blend(&image, layers, width: w)
+            blend(&canvas, layers)
         }
-        var out = image.map { UInt8(clamping: Int(Swift.max(0, Swift.min(255, $0)))) }
+        var out = canvas.drawn(onto: background)
         if !borders.isEmpty {
             // The demo draws the boxes on the 8-bit result in Float32; imwrite rounds.
             let green: [Float] = [0, 255, 0]
@@ -223,13 +266,14 @@ package struct PasteBack {
 
     /// `img = m * (erosion * face) + (1 - m) * img` with `m = min(parse, soft)` (or `soft`), over the
     /// face's region (elsewhere `m` is 0 and the image stays as it is).
-    private func blend<T: BinaryFloatingPoint & Sendable>(_ image: inout [T], _ layers: Layers<T>, width w: Int) {
-        let r = layers.region
-        image.withUnsafeMutableBufferPointer { img in
+    private func blend<T: BinaryFloatingPoint & Sendable>(_ canvas: inout Canvas<T>, _ layers: Layers<T>) {
+        let r = layers.region, area = canvas.area
+        guard r.count > 0 else { return }
+        canvas.values.withUnsafeMutableBufferPointer { img in
             let img = SharedPointer(img.baseAddress!)
             parallelFor(r.height) { y in
                 for x in 0..<r.width {
-                    let i = y * r.width + x, target = 3 * ((r.y + y) * w + r.x + x)
+                    let i = y * r.width + x, target = 3 * ((r.y - area.y + y) * area.width + r.x - area.x + x)
                     let e = T(layers.erosion[i])
                     let m = T(layers.mask(i))
                     let keep = 1 - m
