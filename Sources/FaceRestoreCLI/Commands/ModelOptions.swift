@@ -3,6 +3,7 @@ import Foundation
 import ModelCatalog
 import Networks
 import Restoration
+import Service
 import TensorCore
 
 /// The models folder alone: what `serve` and `models` need.
@@ -15,7 +16,7 @@ struct ModelsFolderOption: ParsableArguments {
 
 /// The arithmetic the networks run in; shared by every command that runs one.
 struct PrecisionOption: ParsableArguments {
-    @Option(help: "Convolution arithmetic: mixed (the default: the Real-ESRGAN upsampler in bfloat16 on CPUs with AVX-512 BF16, the other networks float32), float32 (every network; matches the official models) or bfloat16 (every network; faster, slightly different faces).")
+    @Option(help: ArgumentHelp(ServiceSetting.precision.summary))
     var precision: PrecisionSetting = .mixed
 }
 

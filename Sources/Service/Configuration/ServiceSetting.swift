@@ -140,7 +140,7 @@ package enum ServiceSetting: String, CaseIterable, Sendable {
         case .shutdownGrace: "After SIGTERM or SIGINT: new work gets 503 and /api/ready 503, queued and running work may finish within this time, then what is left is stopped with 503 and the process exits 0."
         case .threads: "Threads one restoration uses."
         case .detector: "Face detector file: automatic (ResNet-50 if present, else MobileNet-0.25), resnet50 or mobilenet."
-        case .precision: "Convolution arithmetic: mixed (the Real-ESRGAN upsampler in bfloat16 on CPUs with AVX-512 BF16, the other networks float32), float32 (every network; matches the official models) or bfloat16 (every network; faster, slightly different faces)."
+        case .precision: "Convolution arithmetic: mixed (the Real-ESRGAN upsampler at its fastest: the float32 Winograd kernel on AVX-512 CPUs, bfloat16 for its other layers on CPUs with AVX-512 BF16; the other networks float32), float32 (every network; matches the official models) or bfloat16 (every network; faster, slightly different faces)."
         case .reduceUpscaleAbove: "Longer side (px) above which upscale 4 is lowered to 2; 0 turns the rule off."
         case .noUpscaleAbove: "Longer side (px) above which upscale becomes 1 and Real-ESRGAN is off; 0 turns the rule off."
         case .store: "A PostgreSQL database (postgres://user:password@host:5432/db?sslmode=disable|prefer|require) shared by a cluster of replicas and workers: the job queue and the results live there instead of in this process and the results folder."
