@@ -5,7 +5,13 @@
 // The work is done a group of `GROUP` tiles at a time, so that a group's transformed inputs and
 // products stay in the core's cache: transform the group's inputs (V, per point: tiles x input
 // channels), multiply them by the transformed weights (U, per point: input x output channels), then
-// transform the products (M) back into output pixels with the bias and activation applied.
+// transform the products (M) back into output pixels with the bias and activation (and, for a
+// residual block's last layer, its scaled residual) applied.
+//
+// The maps themselves are mostly larger than the caches (a 192-channel dense block of a 400/40 tile
+// is 44 MB): each worker prefetches the next group's input rows while it multiplies the current
+// one, and writes its outputs with streaming stores, which skip reading each line before writing
+// it (the README has the figures).
 
 #include "CWinograd.h"
 
@@ -167,11 +173,22 @@ AVX512 static void multiply16(const float *Vp, const float *Up, int K, int O, in
     for (int r = 0; r < GROUP; r++) _mm512_store_ps(Mp + (size_t)r * O + o, acc[r]);
 }
 
-/// Output pixels of the group's tiles from M, with bias and activation.
+/// The epilogue applied to each output pixel: bias, leaky ReLU, then optionally a scaled residual.
+typedef struct {
+    const float *bias;
+    float slope;
+    /// Null, or a map like the output: `y * scale + residual[...]`, multiplied and added as two
+    /// roundings (as PyTorch's `x5 * 0.2 + x`), not fused.
+    const float *residual;
+    float scale;
+} epilogue;
+
+/// Output pixels of the group's tiles from M, with the epilogue applied.
 AVX512 static void transform_outputs(const float *M, int H, int W, int O, long first, int count, int tiles_x,
-                                     const float *bias, float slope, float *destination) {
+                                     const epilogue *e, float *destination) {
     const size_t plane = (size_t)H * W * LANES;
-    const __m512 s = _mm512_set1_ps(slope);
+    const float *bias = e->bias, *residual = e->residual;
+    const __m512 s = _mm512_set1_ps(e->slope), scale = _mm512_set1_ps(e->scale);
     for (int r = 0; r < count; r++) {
         const long t = first + r;
         const int y0 = (int)(t / tiles_x) * 4, x0 = (int)(t % tiles_x) * 4;
@@ -180,7 +197,6 @@ AVX512 static void transform_outputs(const float *M, int H, int W, int O, long f
             for (int p = 0; p < POINTS; p++) m[p % 6][p / 6] = _mm512_load_ps(M + ((size_t)p * GROUP + r) * O + ob * LANES);
             for (int j = 0; j < 6; j++) output_transform6(m[j], columns[j]);  // columns[j][i]: A^T M, column j
             const __m512 b = bias ? _mm512_loadu_ps(bias + ob * LANES) : _mm512_setzero_ps();
-            float *block = destination + ob * plane;
             for (int i = 0; i < 4 && y0 + i < H; i++) {
                 __m512 row[6], out[4];
                 for (int j = 0; j < 6; j++) row[j] = columns[j][i];
@@ -188,7 +204,9 @@ AVX512 static void transform_outputs(const float *M, int H, int W, int O, long f
                 for (int j = 0; j < 4 && x0 + j < W; j++) {
                     __m512 v = _mm512_add_ps(out[j], b);
                     v = _mm512_mask_mul_ps(v, _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ), v, s);
-                    _mm512_store_ps(block + ((size_t)(y0 + i) * W + x0 + j) * LANES, v);
+                    const size_t at = ob * plane + ((size_t)(y0 + i) * W + x0 + j) * LANES;
+                    if (residual) v = _mm512_add_ps(_mm512_mul_ps(v, scale), _mm512_load_ps(residual + at));
+                    _mm512_stream_ps(destination + at, v);
                 }
             }
         }
@@ -210,27 +228,71 @@ static float *thread_scratch(size_t floats) {
     return scratch;
 }
 
+/// The next group's first tile and tile count, claimed from `*next_group`; 0 tiles when none remain.
+static int claim_group(long *next_group, long tiles, long *first) {
+    *first = __atomic_fetch_add(next_group, 1, __ATOMIC_RELAXED) * GROUP;
+    if (*first >= tiles) return 0;
+    return tiles - *first < GROUP ? (int)(tiles - *first) : GROUP;
+}
+
+/// The input pixels a group reads, as (channel block, tile) windows of 6x6 pixels, to prefetch
+/// while the group before it is multiplied: the maps are mostly larger than the caches, and the
+/// loads of each window's rows, 12 tiles at a time, are too short for the hardware prefetcher.
+typedef struct {
+    const float *source;
+    int H, W, tiles_x, count;
+    long first;
+    int windows;  // count x channel blocks; 0: nothing to prefetch
+} prefetch_plan;
+
+/// Prefetches windows `start ..< end` of `plan` into L2.
+static inline void prefetch_windows(const prefetch_plan *plan, int start, int end) {
+    const size_t plane = (size_t)plan->H * plan->W * LANES;
+    for (int w = start; w < end; w++) {
+        const int cb = w / plan->count, r = w % plan->count;
+        const long t = plan->first + r;
+        const int y0 = (int)(t / plan->tiles_x) * 4 - 1, x0 = (int)(t % plan->tiles_x) * 4 - 1;
+        const float *block = plan->source + cb * plane;
+        for (int i = 0; i < 6; i++) {
+            const int y = y0 + i;
+            if (y < 0 || y >= plan->H) continue;
+            for (int j = 0; j < 6; j++) {
+                const int x = x0 + j;
+                if (x >= 0 && x < plan->W) _mm_prefetch((const char *)(block + ((size_t)y * plan->W + x) * LANES), _MM_HINT_T1);
+            }
+        }
+    }
+}
+
 int fr_winograd4x3_run(const float *source, int height, int width, int in_channels,
                        const float *transformed, const float *bias, int out_channels,
-                       float *destination, float negative_slope, long *next_group) {
+                       float *destination, float negative_slope, const float *residual, float output_scale,
+                       long *next_group) {
+    const epilogue e = {bias, negative_slope, residual, output_scale};
     const int K = in_channels, O = out_channels, tiles_x = (width + 3) / 4;
     float *V = thread_scratch((size_t)POINTS * GROUP * (K + O));
     if (!V) return -1;
     float *M = V + (size_t)POINTS * GROUP * K;
     const long tiles = fr_winograd4x3_tile_count(height, width);
-    for (;;) {
-        const long first = __atomic_fetch_add(next_group, 1, __ATOMIC_RELAXED) * GROUP;
-        if (first >= tiles) break;
-        const int count = tiles - first < GROUP ? (int)(tiles - first) : GROUP;
+    // Each worker claims its next group before multiplying the current one, to prefetch its inputs.
+    long first, next;
+    int count = claim_group(next_group, tiles, &first);
+    while (count > 0) {
+        const int next_count = claim_group(next_group, tiles, &next);
+        const prefetch_plan plan = {source, height, width, tiles_x, next_count, next, next_count * (K / LANES)};
         transform_inputs(source, height, width, K, first, count, tiles_x, V);
         for (int p = 0; p < POINTS; p++) {
+            prefetch_windows(&plan, plan.windows * p / POINTS, plan.windows * (p + 1) / POINTS);
             const float *Vp = V + (size_t)p * GROUP * K, *Up = transformed + (size_t)p * K * O;
             float *Mp = M + (size_t)p * GROUP * O;
             int o = 0;
             for (; o + 2 * LANES <= O; o += 2 * LANES) multiply32(Vp, Up, K, O, o, Mp);
             if (o < O) multiply16(Vp, Up, K, O, o, Mp);
         }
-        transform_outputs(M, height, width, O, first, count, tiles_x, bias, negative_slope, destination);
+        transform_outputs(M, height, width, O, first, count, tiles_x, &e, destination);
+        first = next;
+        count = next_count;
     }
+    _mm_sfence();
     return 0;
 }

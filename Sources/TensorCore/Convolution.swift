@@ -267,12 +267,13 @@ package final class Conv2d: @unchecked Sendable {
     }
 
     /// `FusedWinograd` on one image's channel-blocked float32 map.
-    private func fusedWinograd(source: UnsafePointer<Float>, height: Int, width: Int,
-                               destination: UnsafeMutablePointer<Float>, negativeSlope: Float) throws {
+    private func fusedWinograd(source: UnsafePointer<Float>, height: Int, width: Int, destination: UnsafeMutablePointer<Float>,
+                               negativeSlope: Float, residual: UnsafePointer<Float>? = nil, outputScale: Float = 1) throws {
         FlopCounter.add(flops(height: height, width: width))
         try FusedWinograd.run(
             weights: plainWeights!.storage.pointer, bias: bias?.data, inChannels: inChannels, outChannels: outChannels,
-            source: source, height: height, width: width, destination: destination, negativeSlope: negativeSlope)
+            source: source, height: height, width: width, destination: destination, negativeSlope: negativeSlope,
+            residual: residual, outputScale: outputScale)
     }
 
     private func im2col(_ input: Tensor, activation: FusedActivation, residual: inout Tensor?, residualScale: Float) throws -> Tensor {
@@ -364,9 +365,14 @@ package final class Conv2d: @unchecked Sendable {
 
     /// Runs the layer on a one-image channel-blocked map at `source` (`inputShape`, elements of
     /// `inputType`) and writes its output as `outputType` at `destination`: for `DenseFeatures`,
-    /// whose buffers hold a block's maps side by side.
+    /// whose buffers hold a block's maps side by side. With a `residual` (a float32 map laid out like
+    /// the output, which is then float32 too) the output is `activation(conv + bias) * outputScale +
+    /// residual`, rounded in two steps: fused into the layer where it runs `FusedWinograd`, else a
+    /// pass after it.
     func run(source: UnsafeMutableRawPointer, inputShape: [Int], inputType: ElementType,
-             destination: UnsafeMutableRawPointer, outputType: ElementType, activation: FusedActivation) throws {
+             destination: UnsafeMutableRawPointer, outputType: ElementType, activation: FusedActivation,
+             residual: UnsafePointer<Float>? = nil, outputScale: Float = 1) throws {
+        precondition(residual == nil || outputType == .float32, "a residual added to a \(outputType) output")
         precondition(inputShape.count == 4 && inputShape[0] == 1 && inputShape[1] == inChannels && algorithm != .gemm,
                      "conv of \(inChannels) channels on a dense map \(inputShape)")
         var key = PlanKey(shape: inputShape, layout: .channelBlocked(Conv2d.activationBlock), activation: activation,
@@ -376,9 +382,14 @@ package final class Conv2d: @unchecked Sendable {
         if algorithm == .fusedWinograd, inputType == .float32, outputType == .float32,
            let slope = FusedWinograd.negativeSlope(for: activation) {
             return try fusedWinograd(source: source.assumingMemoryBound(to: Float.self), height: inputShape[2], width: inputShape[3],
-                                     destination: destination.assumingMemoryBound(to: Float.self), negativeSlope: slope)
+                                     destination: destination.assumingMemoryBound(to: Float.self), negativeSlope: slope,
+                                     residual: residual, outputScale: outputScale)
         }
         FlopCounter.add(flops(height: inputShape[2], width: inputShape[3]))
         try plan(for: key).run(source: source, destination: destination, bias: bias)
+        if let residual {
+            Tensor.scaleAndAdd(destination.assumingMemoryBound(to: Float.self), count: outChannels * inputShape[2] * inputShape[3],
+                               scale: outputScale, residual: residual)
+        }
     }
 }

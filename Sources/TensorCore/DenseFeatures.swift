@@ -54,4 +54,18 @@ package final class DenseFeatures {
                  destination: UnsafeMutableRawPointer(output.data), outputType: .float32, activation: activation)
         return output
     }
+
+    /// `conv(...) * scale + residual` on every channel so far (a residual dense block's
+    /// `x5 * 0.2 + x`, rounded in the same two steps), without a pass of its own over the output
+    /// where the layer can apply it as it writes.
+    package func convolve(_ conv: Conv2d, scaledBy scale: Float, plus residual: Tensor) throws -> Tensor {
+        let output = try Tensor(uninitialized: [1, conv.outChannels, height, width], layout: .channelBlocked(Conv2d.activationBlock))
+        precondition(residual.shape == output.shape, "residual \(residual.shape) for an output of \(output.shape)")
+        let blocked = try residual.withLayout(output.layout)
+        try conv.run(source: base, inputShape: [1, channels, height, width], inputType: elementType,
+                 destination: UnsafeMutableRawPointer(output.data), outputType: .float32, activation: .none,
+                 residual: blocked.data, outputScale: scale)
+        withExtendedLifetime(blocked) {}
+        return output
+    }
 }

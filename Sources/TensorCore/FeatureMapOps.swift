@@ -161,6 +161,30 @@ extension Tensor {
         }
     }
 
+    /// `self * factor + other` (same shape; `other` is matched to this layout), rounded in two steps
+    /// as PyTorch's `y * 0.2 + x`: one pass, in place when this handle is the only one to its storage.
+    package consuming func scaled(by factor: Float, plus other: Tensor) throws -> Tensor {
+        precondition(shape == other.shape, "adding \(other.shape) to \(shape)")
+        var out = consume self
+        try out.makeUnique()
+        let residual = try other.withLayout(out.layout)
+        Tensor.scaleAndAdd(out.data, count: Tensor.storageCount(shape: out.shape, layout: out.layout), scale: factor, residual: residual.data)
+        withExtendedLifetime(residual) {}
+        return out
+    }
+
+    /// `values[i] = values[i] * scale + residual[i]` for every `i < count`, in parallel: the
+    /// product is rounded before the sum (no fused multiply-add), as in PyTorch.
+    package static func scaleAndAdd(_ values: UnsafeMutablePointer<Float>, count: Int, scale: Float, residual: UnsafePointer<Float>) {
+        let (output, input) = (SharedPointer(values), SharedPointer(reading: residual))
+        parallelForChunks(count) { range in
+            for i in range {
+                let product = output.pointer[i] * scale
+                output.pointer[i] = product + input.pointer[i]
+            }
+        }
+    }
+
     /// A new tensor holding `factor * self`.
     package func scaled(by factor: Float) throws -> Tensor {
         var out = self

@@ -30,10 +30,12 @@ enum FusedWinograd {
     }
 
     /// `destination = activation(conv(source) + bias)` on one image's 16-channel-blocked float32
-    /// maps of `height x width` pixels.
+    /// maps of `height x width` pixels; with a `residual` (a map like the output),
+    /// `activation(conv(source) + bias) * outputScale + residual`, rounded in two steps.
     static func run(
         weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?, inChannels: Int, outChannels: Int,
-        source: UnsafePointer<Float>, height: Int, width: Int, destination: UnsafeMutablePointer<Float>, negativeSlope: Float
+        source: UnsafePointer<Float>, height: Int, width: Int, destination: UnsafeMutablePointer<Float>, negativeSlope: Float,
+        residual: UnsafePointer<Float>? = nil, outputScale: Float = 1
     ) throws {
         let transformed = try TensorStorage(count: 36 * inChannels * outChannels, zeroed: false,
                                             for: "Winograd weights of a \(inChannels) -> \(outChannels) convolution")
@@ -41,6 +43,7 @@ enum FusedWinograd {
         let failures = try TensorStorage(count: workers)  // zeroed: one flag per worker
         let (input, output, flags) = (SharedPointer(reading: source), SharedPointer(destination), SharedPointer(failures.pointer))
         let (plain, weightsShared, biasShared) = (SharedPointer(reading: weights), SharedPointer(transformed.pointer), bias.map { SharedPointer(reading: $0) })
+        let residualShared = residual.map { SharedPointer(reading: $0) }
         parallelFor(workers) { worker in
             let first = inChannels * worker / workers, end = inChannels * (worker + 1) / workers
             let status = fr_winograd4x3_transform_weights(plain.pointer, Int32(inChannels), Int32(outChannels), Int32(first), Int32(end), weightsShared.pointer)
@@ -58,7 +61,7 @@ enum FusedWinograd {
         parallelFor(workers) { worker in
             let status = fr_winograd4x3_run(
                 input.pointer, Int32(height), Int32(width), Int32(inChannels), weightsShared.pointer, biasShared?.pointer,
-                Int32(outChannels), output.pointer, negativeSlope, counter.pointer)
+                Int32(outChannels), output.pointer, negativeSlope, residualShared?.pointer, outputScale, counter.pointer)
             if status != 0 { flags.pointer[worker] = 1 }
         }
         if (0..<workers).contains(where: { failures.pointer[$0] != 0 }) {

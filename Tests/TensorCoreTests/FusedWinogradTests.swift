@@ -27,24 +27,39 @@ struct FusedWinogradTests {
     }
 
     /// Layers reading a dense block's maps in place (`DenseFeatures`) give what separate maps give,
-    /// and each layer's output lands after the channels it read.
-    @Test func denseFeaturesMatchSeparateMaps() throws {
+    /// each layer's output lands after the channels it read, and the last layer's scaled residual
+    /// (`x5 * 0.2 + x`) is what scaling and adding afterwards gives: fused into the kernel's output
+    /// transform, or a pass after oneDNN's direct layer. 19x22 pixels: 30 tiles, the last of three
+    /// groups of 12 partly empty.
+    @Test(arguments: [ConvAlgorithm.fusedWinograd, .direct])
+    func denseFeaturesMatchSeparateMaps(algorithm: ConvAlgorithm) throws {
         let (height, width) = (19, 22)
         let x = try Tensor(shape: [1, 32, height, width], values: randomValues(32 * height * width, seed: 73))
         func layer(_ inputs: Int, _ outputs: Int, seed: UInt64, _ algorithm: ConvAlgorithm) throws -> Conv2d {
             try Conv2d(weight: Tensor(shape: [outputs, inputs, 3, 3], values: randomValues(outputs * inputs * 9, seed: seed, range: -0.1...0.1)),
                        bias: Tensor(shape: [outputs], values: randomValues(outputs, seed: seed + 1)), padding: 1, algorithm: algorithm)
         }
-        let fused = try [layer(32, 16, seed: 80, .fusedWinograd), layer(48, 32, seed: 82, .fusedWinograd)]
-        let direct = try [layer(32, 16, seed: 80, .direct), layer(48, 32, seed: 82, .direct)]
+        let shapes = [(32, 16), (48, 32), (80, 32)]
+        let layers = try shapes.enumerated().map { try layer($1.0, $1.1, seed: 80 + 2 * UInt64($0), algorithm) }
+        let reference = try shapes.enumerated().map { try layer($1.0, $1.1, seed: 80 + 2 * UInt64($0), .direct) }
+        #expect(layers.allSatisfy { $0.algorithm == algorithm })
         let features = try DenseFeatures(x, capacity: 80, bfloat16: false)
-        try features.append(fused[0], activation: .leakyReLU(0.2))
-        let last = try features.convolve(fused[1])
-        let first = try direct[0](x, activation: .leakyReLU(0.2))
-        let expected = try direct[1](Tensor.concatenateChannels([x, first]))
+        try features.append(layers[0], activation: .leakyReLU(0.2))
+        try features.append(layers[1], activation: .leakyReLU(0.2))
+        #expect(features.channels == 80)
+        let first = try reference[0](x, activation: .leakyReLU(0.2))
+        let second = try reference[1](Tensor.concatenateChannels([x, first]), activation: .leakyReLU(0.2))
+        let expected = try reference[2](Tensor.concatenateChannels([x, first, second]))
+        let last = try features.convolve(layers[2])
         let closeness = Closeness(last, expected, absolute: 1e-4, relative: 1e-4)
-        #expect(closeness.isClose, "\(closeness)")
-        #expect(features.channels == 48)
+        #expect(closeness.isClose, "\(algorithm): \(closeness)")
+
+        let residual = try Tensor(shape: [1, 32, height, width], values: randomValues(32 * height * width, seed: 74))  // contiguous
+        let scaled = try features.convolve(layers[2], scaledBy: 0.2, plus: residual)
+        let scaledCloseness = Closeness(scaled, try expected.scaled(by: 0.2) + residual, absolute: 1e-4, relative: 1e-4)
+        #expect(scaledCloseness.isClose, "\(algorithm), scaled residual: \(scaledCloseness)")
+        // The same layer's own output, scaled and added afterwards in two roundings, is matched exactly.
+        #expect(scaled.toArray() == (try last.scaled(by: 0.2, plus: residual)).toArray())
     }
 
     /// What the kernel does not fuse runs on oneDNN: a residual, other activations; layers of

@@ -28,6 +28,25 @@ import TestSupport
         #expect(t.toArray() == Self.values.map { $0 * 2 })
     }
 
+    /// `y * 0.2 + x` in one pass: two roundings as in PyTorch, the residual matched to the map's
+    /// layout, in place only in a unique map.
+    @Test func scaledSumRoundsTwiceAndLeavesOtherHandlesAlone() throws {
+        let original = try Self.map().withLayout(.channelBlocked(16))
+        let residual = try Tensor(shape: [2, 16, 5, 7], values: randomValues(2 * 16 * 5 * 7, seed: 44))  // contiguous
+        let expected = zip(Self.values, residual.toArray()).map { pair -> Float in
+            let product = pair.0 * 0.2
+            return product + pair.1
+        }
+        let shared = original
+        #expect(try shared.scaled(by: 0.2, plus: residual).toArray() == expected)
+        #expect(original.toArray() == Self.values, "the shared handle was written through")
+        let unique = try Self.map().withLayout(.channelBlocked(16))
+        let buffer = unique.data
+        let sum = try (consume unique).scaled(by: 0.2, plus: residual)
+        #expect(sum.data == buffer)
+        #expect(sum.toArray() == expected)
+    }
+
     @Test func activationLeavesOtherHandlesAlone() throws {
         let original = try Self.map().withLayout(.channelBlocked(8))
         var activated = original

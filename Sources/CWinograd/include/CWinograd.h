@@ -15,12 +15,15 @@ int fr_winograd4x3_transform_weights(const float *weights, int in_channels, int 
 
 /// Computes output tiles, a group of 12 at a time, claiming group numbers from `*next_group`
 /// (atomically; start it at 0) until none remain: for every output channel `o`,
-/// `y = conv(x) + bias[o]`, then `y < 0 ? y * negative_slope : y` (a slope of 1 leaves it as is).
+/// `y = conv(x) + bias[o]`, then `y < 0 ? y * negative_slope : y` (a slope of 1 leaves it as is),
+/// then, where `residual` (a map laid out like the output) is not null,
+/// `y * output_scale + residual` (two roundings, as `x5 * 0.2 + x` in PyTorch).
 /// Workers sharing one counter split the work between them, however fast each runs. Each thread
 /// keeps its scratch memory (`1728 * (in_channels + out_channels)` bytes) for its next call.
 /// Returns 0, or -1 when that memory cannot be allocated.
 int fr_winograd4x3_run(const float *source, int height, int width, int in_channels,
                        const float *transformed, const float *bias, int out_channels,
-                       float *destination, float negative_slope, long *next_group);
+                       float *destination, float negative_slope, const float *residual, float output_scale,
+                       long *next_group);
 
 #endif

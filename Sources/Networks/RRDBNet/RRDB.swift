@@ -30,9 +30,7 @@ package struct ResidualDenseBlock {
         let features = try DenseFeatures(x, capacity: conv5.inChannels, bfloat16: conv1.algorithm == .bfloat16)
         for conv in [conv1, conv2, conv3, conv4] { try features.append(conv, activation: lrelu) }
         // `x5 * 0.2 + x`, rounded in the same two steps as PyTorch.
-        var x5 = try features.convolve(conv5)
-        try x5.scale(by: RRDBNet.residualScale)
-        return try x5 + x
+        return try features.convolve(conv5, scaledBy: RRDBNet.residualScale, plus: x)
     }
 
     /// The same with a concatenation per layer, for maps `DenseFeatures` cannot hold (several
@@ -43,10 +41,8 @@ package struct ResidualDenseBlock {
         let x2 = try conv2(Tensor.concatenateChannels([x, x1]), activation: lrelu)
         let x3 = try conv3(Tensor.concatenateChannels([x, x1, x2]), activation: lrelu)
         let x4 = try conv4(Tensor.concatenateChannels([x, x1, x2, x3]), activation: lrelu)
-        var x5 = try conv5(Tensor.concatenateChannels([x, x1, x2, x3, x4]))
         // `x5 * 0.2 + x`, rounded in the same two steps as PyTorch.
-        try x5.scale(by: RRDBNet.residualScale)
-        return try x5 + x
+        return try conv5(Tensor.concatenateChannels([x, x1, x2, x3, x4])).scaled(by: RRDBNet.residualScale, plus: x)
     }
 }
 
@@ -64,8 +60,6 @@ package struct RRDB {
     }
 
     package func callAsFunction(_ x: Tensor) throws -> Tensor {
-        var y = try rdb3(rdb2(rdb1(x)))
-        try y.scale(by: RRDBNet.residualScale)
-        return try y + x
+        try rdb3(rdb2(rdb1(x))).scaled(by: RRDBNet.residualScale, plus: x)
     }
 }
